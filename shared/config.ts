@@ -10,7 +10,7 @@ const intInRange = (name: string, min: number, max: number, fallback: number) =>
       const parsed = Number(value);
       if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
         ctx.addIssue({
-          code: z.ZodIssueCode.custom,
+          code: 'custom',
           message: `${name} must be an integer from ${min} to ${max} (got "${value}")`,
         });
         return z.NEVER;
@@ -56,7 +56,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
   const result = configSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) =>
-      issue.code === z.ZodIssueCode.custom ? issue.message : `${issue.path.join('.')}: ${issue.message}`,
+      issue.code === 'custom' ? issue.message : `${issue.path.join('.')}: ${issue.message}`,
     );
     throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
   }

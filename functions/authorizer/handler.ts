@@ -30,7 +30,7 @@ const CREDENTIAL_ERRORS = [
 const isCredentialError = (error: unknown): error is errors.JOSEError => CREDENTIAL_ERRORS.some((type) => error instanceof type);
 
 const envSchema = z.object({
-  JWKS_URL: z.string().url(),
+  JWKS_URL: z.url(),
   JWT_ISSUER: z.string().min(1),
   JWT_AUDIENCE: z.string().min(1),
 });

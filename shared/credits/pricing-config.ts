@@ -15,7 +15,7 @@ const credits = z
   .finite()
   .nonnegative()
   .refine((value) => Math.abs(value * 1e6 - Math.round(value * 1e6)) < 1e-6, {
-    message: 'must have at most 6 decimal places',
+    error: 'must have at most 6 decimal places',
   });
 
 /** Multipliers are applied in thousandths. */
@@ -24,7 +24,7 @@ const multiplier = z
   .finite()
   .nonnegative()
   .refine((value) => Math.abs(value * 1e3 - Math.round(value * 1e3)) < 1e-9, {
-    message: 'must have at most 3 decimal places',
+    error: 'must have at most 3 decimal places',
   });
 
 const durationMs = z.number().int().nonnegative();
@@ -125,11 +125,11 @@ export class PricingConfigError extends ConfigurationError {
   }
 }
 
-const formatPath = (path: readonly (string | number)[]): string =>
+const formatPath = (path: readonly PropertyKey[]): string =>
   path.length === 0
     ? '(root)'
     : path.reduce<string>(
-        (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc === '' ? part : `${acc}.${part}`),
+        (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc === '' ? String(part) : `${acc}.${String(part)}`),
         '',
       );
 

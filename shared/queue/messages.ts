@@ -15,7 +15,7 @@ export type SpawnMessage = z.infer<typeof spawnMessageSchema>;
 /** Body of a wake-queue message. `at` (ISO) asks for a wake at that time rather than now. */
 export const wakeMessageSchema = z.object({
   reason: z.string().max(64),
-  at: z.string().datetime().optional(),
+  at: z.iso.datetime().optional(),
 });
 export type WakeMessage = z.infer<typeof wakeMessageSchema>;
 

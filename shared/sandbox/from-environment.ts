@@ -15,7 +15,7 @@ const envSchema = z.object({
   SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
   SANDBOX_COMMAND: z.string().optional(),
   NIGHTSHIFT_DATA_DIR: z.string().default('.nightshift'),
-  DAYTONA_API_URL: z.string().url().default('https://app.daytona.io/api'),
+  DAYTONA_API_URL: z.url().default('https://app.daytona.io/api'),
   DAYTONA_API_KEY: z.string().default(''),
   DAYTONA_API_KEY_SECRET_ARN: z.string().default(''),
   DAYTONA_TARGET: z.string().optional(),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const apiKeyCreateSchema = z
   .object({
     name: z.string().trim().min(1).max(100),
-    expires_at: z.string().datetime({ offset: true }).nullable().optional(),
+    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
   })
   .strict();
 export type ApiKeyCreate = z.infer<typeof apiKeyCreateSchema>;

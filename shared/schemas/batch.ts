@@ -13,7 +13,7 @@ const isTimeZone = (value: string): boolean => {
   }
 };
 
-const instant = z.string().datetime({ offset: true });
+const instant = z.iso.datetime({ offset: true });
 
 /** Body of POST /api/v1/batches. Cron and zone are checked further by parseSchedule in the service. */
 export const batchCreateSchema = z
@@ -35,13 +35,13 @@ export const batchCreateSchema = z
   .strict()
   .superRefine((body, ctx) => {
     if (body.not_before && body.deadline && Date.parse(body.deadline) <= Date.parse(body.not_before)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['deadline'], message: 'must be after not_before' });
+      ctx.addIssue({ code: 'custom', path: ['deadline'], message: 'must be after not_before' });
     }
     if (body.schedule) {
       body.tasks.forEach((task, index) => {
         if (task.not_before) {
           ctx.addIssue({
-            code: z.ZodIssueCode.custom,
+            code: 'custom',
             path: ['tasks', index, 'not_before'],
             message: "a recurring batch's tasks start at each occurrence; give not_before on the batch instead",
           });

@@ -10,7 +10,7 @@ const credits = z
   .nonnegative()
   .max(1_000_000_000)
   .refine((value) => Math.abs(value * CREDIT_UNITS_PER_CREDIT - Math.round(value * CREDIT_UNITS_PER_CREDIT)) < 1e-6, {
-    message: 'must have at most 4 decimal places',
+    error: 'must have at most 4 decimal places',
   });
 
 export const spaceQuotaSchema = z
@@ -43,9 +43,9 @@ export type SpacePut = z.infer<typeof spacePutSchema>;
 /** Body of POST /api/v1/admin/spaces/{id}/overrides. */
 export const overrideCreateSchema = z
   .object({
-    credits: credits.refine((value) => value > 0, { message: 'must be more than 0' }),
+    credits: credits.refine((value) => value > 0, { error: 'must be more than 0' }),
     reason: z.string().trim().min(1).max(1000),
-    expires_at: z.string().datetime({ offset: true }),
+    expires_at: z.iso.datetime({ offset: true }),
   })
   .strict();
 export type OverrideCreate = z.infer<typeof overrideCreateSchema>;

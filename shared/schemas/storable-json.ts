@@ -31,7 +31,7 @@ function storableProblem(value: unknown): { path: (string | number)[]; message: 
 }
 
 /** A JSON object DynamoDB can store as it is. */
-export const storableJsonObject = z.record(z.unknown()).superRefine((value, ctx) => {
+export const storableJsonObject = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).superRefine((value, ctx) => {
   const problem = storableProblem(value);
-  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: problem.path, message: problem.message });
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
 });

@@ -20,16 +20,16 @@ export const taskCreateSchema = z
     input: storableJsonObject.optional(),
     estimated_tokens: z.number().int().min(0).max(10_000_000).optional(),
     model: z.string().trim().min(1).max(100).optional(),
-    not_before: z.string().datetime({ offset: true }).optional(),
+    not_before: z.iso.datetime({ offset: true }).optional(),
     estimated_minutes: z.number().positive().max(24 * 60).optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
     if (body.type === 'action' && (!body.integration || !body.action)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['integration'], message: 'an action needs integration and action' });
+      ctx.addIssue({ code: 'custom', path: ['integration'], message: 'an action needs integration and action' });
     }
     if (body.type === 'agent' && (body.integration || body.action)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['type'], message: 'integration and action need type "action"' });
+      ctx.addIssue({ code: 'custom', path: ['type'], message: 'integration and action need type "action"' });
     }
   });
 export type TaskCreate = z.infer<typeof taskCreateSchema>;

@@ -149,7 +149,7 @@ describe('loadPricingConfig', () => {
     expect(Object.isFrozen(config.actions.gmail)).toBe(true);
   });
 
-  type Mutation = (config: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  type Mutation = (config: Record<string, any>) => void;
   it.each<[string, Mutation, string]>([
     ['a base that is a string', (c) => (c.actions.gmail.send.base = '1.0'), 'actions.gmail.send.base'],
     ['a negative base', (c) => (c.actions.slack.read_messages.base = -0.3), 'actions.slack.read_messages.base'],
