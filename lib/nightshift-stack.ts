@@ -9,7 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ENV, ORCHESTRATOR_TIMEOUT_SECONDS, SPAWNER_TIMEOUT_SECONDS } from '../shared/infra/resources.js';
+import { ENV, ORCHESTRATOR_TIMEOUT_SECONDS, SPAWNER_TIMEOUT_SECONDS } from '../src/platform/resources.js';
 import { ECS_TASK_ARN_SUPPRESSION, EcsSandbox } from './constructs/ecs-sandbox.js';
 import { HttpApi } from './constructs/http-api.js';
 import { Monitoring } from './constructs/monitoring.js';

@@ -3,7 +3,7 @@
  * Ctrl-C (or SIGTERM) stops everything it started: sandboxes, the API, DynamoDB Local, the SQS server.
  */
 import './local/start-defaults.js';
-import { parseConfig } from '../shared/config.js';
+import { parseConfig } from '../src/platform/config.js';
 import { installPrettyLogs } from './local/pretty-logs.js';
 import { startLocalStack } from './local/stack.js';
 

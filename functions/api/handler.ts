@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { DomainError } from '../../shared/errors.js';
-import { apiHandler, type ApiEvent, type ApiResult } from '../../shared/http/api-handler.js';
+import { DomainError } from '../../src/platform/errors.js';
+import { apiHandler, type ApiEvent, type ApiResult } from '../../src/platform/http/api-handler.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as batches from './routes/batches.js';
 import { estimate } from './routes/estimate.js';

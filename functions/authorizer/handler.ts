@@ -1,9 +1,9 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { ConfigurationError } from '../../shared/config.js';
-import { logger } from '../../shared/logger.js';
-import { apiKeyAuthorizerContext } from '../../shared/services/api-keys.js';
+import { ConfigurationError } from '../../src/platform/config.js';
+import { logger } from '../../src/platform/logger.js';
+import { apiKeyAuthorizerContext } from '../../src/api-keys/api-keys.js';
 
 /*
  * HTTP API Lambda REQUEST authorizer (simple responses): `Authorization: Bearer <JWT>` verified

@@ -1,10 +1,10 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { logger } from '../../shared/logger.js';
-import { claimLatency, count, publishMetrics } from '../../shared/metrics.js';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
-import { wakeMessageSchema, wakeOrchestrator } from '../../shared/queue/messages.js';
-import { creditChargeItems } from '../../shared/services/credits.js';
+import { logger } from '../../src/platform/logger.js';
+import { claimLatency, count, publishMetrics } from '../../src/platform/metrics.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { wakeMessageSchema, wakeOrchestrator } from '../../src/platform/queue/messages.js';
+import { creditChargeItems } from '../../src/credits/charges.js';
 
 const scheduledEventSchema = z.object({ source: z.string(), 'detail-type': z.string().optional() }).passthrough();
 const sqsEventSchema = z.object({ Records: z.array(z.object({ body: z.string(), messageId: z.string() }).passthrough()) });

@@ -1,8 +1,8 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { count, publishMetrics } from '../../shared/metrics.js';
-import { spawnClaimedTask } from '../../shared/orchestrator/spawn.js';
-import { processRecords } from '../../shared/queue/batch.js';
-import { spawnMessageSchema } from '../../shared/queue/messages.js';
+import { count, publishMetrics } from '../../src/platform/metrics.js';
+import { spawnClaimedTask } from '../../src/scheduling/spawn.js';
+import { processRecords } from '../../src/platform/queue/sqs-batch.js';
+import { spawnMessageSchema } from '../../src/platform/queue/messages.js';
 
 /** Starts one sandbox per claimed task; failures are retried by SQS and end in the DLQ. */
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { logger } from '../../shared/logger.js';
-import { sweep } from '../../shared/orchestrator/sweep.js';
-import { count, publishMetrics } from '../../shared/metrics.js';
+import { logger } from '../../src/platform/logger.js';
+import { sweep } from '../../src/scheduling/sweep.js';
+import { count, publishMetrics } from '../../src/platform/metrics.js';
 
 const scheduledEventSchema = z.object({ source: z.string() }).passthrough();
 

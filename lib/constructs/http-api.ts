@@ -7,8 +7,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../../shared/http/route-table.js';
-import { API_ROUTES, routeKey } from '../../shared/http/route-table.js';
+import type { RouteDefinition } from '../../src/platform/http/route-table.js';
+import { API_ROUTES, routeKey } from '../../src/platform/http/route-table.js';
 import type { AuthMode } from '../stack-config.js';
 
 export interface HttpApiProps {

@@ -3,8 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { QueueDefinition, TableDefinition } from '../../shared/infra/resources.js';
-import { MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE } from '../../shared/infra/resources.js';
+import type { QueueDefinition, TableDefinition } from '../../src/platform/resources.js';
+import { MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE } from '../../src/platform/resources.js';
 
 /** The spawn-dlq function's timeout; the DLQ's visibility is six times it, as AWS advises. */
 export const SPAWN_DLQ_CONSUMER_TIMEOUT_SECONDS = 30;

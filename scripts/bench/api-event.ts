@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { ApiEvent } from '../../shared/http/api-handler.js';
+import type { ApiEvent } from '../../src/platform/http/api-handler.js';
 
 export interface ApiRequest {
   /** API Gateway route key, e.g. `POST /api/v1/tasks` or `GET /api/v1/tasks/{id}`. */

@@ -1,5 +1,5 @@
-import { ddb } from '../../shared/aws.js';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
+import { ddb } from '../../src/platform/aws.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { DynamoDbMeter, subtractReadings } from './ddb-meter.js';
 import { useFreshTable, useTable, type EmulatorEndpoints, type FreshTable } from './environment.js';
 import { seedBacklog } from './seed.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { resetConfigCache } from '../../shared/config.js';
-import { ENV } from '../../shared/infra/resources.js';
+import { resetConfigCache } from '../../src/platform/config.js';
+import { ENV } from '../../src/platform/resources.js';
 import { startDynamoDbLocal, startSqsServer, useFreshResources, type LocalQueues } from '../local/emulators.js';
 
 /** Where the emulators listen (both on 127.0.0.1). */

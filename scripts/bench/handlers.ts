@@ -1,5 +1,5 @@
-import type { ApiResult } from '../../shared/http/api-handler.js';
-import { setSandboxProvider } from '../../shared/sandbox/current.js';
+import type { ApiResult } from '../../src/platform/http/api-handler.js';
+import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { apiEvent, lambdaContext, type ApiRequest } from './api-event.js';
 import { useFreshTable, type EmulatorEndpoints } from './environment.js';
 import { distribution, type Distribution } from './stats.js';

@@ -1,10 +1,10 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { ddb, sqs } from '../../shared/aws.js';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
-import { spawnClaimedTask } from '../../shared/orchestrator/spawn.js';
-import { spawnMessageSchema, type SpawnMessage } from '../../shared/queue/messages.js';
-import { setSandboxProvider } from '../../shared/sandbox/current.js';
-import type { Sandbox, SandboxProvider, SpawnRequest } from '../../shared/sandbox/provider.js';
+import { ddb, sqs } from '../../src/platform/aws.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { spawnClaimedTask } from '../../src/scheduling/spawn.js';
+import { spawnMessageSchema, type SpawnMessage } from '../../src/platform/queue/messages.js';
+import { setSandboxProvider } from '../../src/sandbox/current.js';
+import type { Sandbox, SandboxProvider, SpawnRequest } from '../../src/sandbox/provider.js';
 import { apiEvent, lambdaContext } from './api-event.js';
 import { addReadings, divideReading, DynamoDbMeter, emptyReading, subtractReadings, type MeterReading } from './ddb-meter.js';
 import { useFreshTable, type EmulatorEndpoints } from './environment.js';

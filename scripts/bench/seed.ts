@@ -1,13 +1,13 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../../shared/aws.js';
-import { getConfig } from '../../shared/config.js';
-import type { PlanName } from '../../shared/domain/plans.js';
-import type { Task } from '../../shared/domain/task.js';
-import { newUserAccount, type UserAccount } from '../../shared/domain/user.js';
-import { taskCreateSchema } from '../../shared/schemas/task.js';
-import { newTask } from '../../shared/services/tasks.js';
-import { putTaskItem } from '../../shared/store/task-store.js';
-import { putUserItem } from '../../shared/store/user-store.js';
+import { ddb } from '../../src/platform/aws.js';
+import { getConfig } from '../../src/platform/config.js';
+import type { PlanName } from '../../src/accounts/plans.js';
+import type { Task } from '../../src/tasks/task.js';
+import { newUserAccount, type UserAccount } from '../../src/accounts/account.js';
+import { taskCreateSchema } from '../../src/tasks/schemas.js';
+import { newTask } from '../../src/tasks/tasks.js';
+import { putTaskItem } from '../../src/tasks/task-store.js';
+import { putUserItem } from '../../src/accounts/user-store.js';
 import { mapLimit } from './stats.js';
 
 export interface BacklogShape {

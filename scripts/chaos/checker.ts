@@ -1,7 +1,7 @@
-import { billingWindow } from '../../shared/domain/billing-window.js';
-import { effectiveLimits } from '../../shared/domain/plans.js';
-import { ACTIVE_STATUSES, TERMINAL_STATUSES, type Task, type TaskStatus } from '../../shared/domain/task.js';
-import type { UserAccount } from '../../shared/domain/user.js';
+import { billingWindow } from '../../src/accounts/billing-window.js';
+import { effectiveLimits } from '../../src/accounts/plans.js';
+import { ACTIVE_STATUSES, TERMINAL_STATUSES, type Task, type TaskStatus } from '../../src/tasks/task.js';
+import type { UserAccount } from '../../src/accounts/account.js';
 import type { ChaosSandbox } from './provider.js';
 import type { AccountWrite, TimelineEntry } from './timeline.js';
 

@@ -1,4 +1,4 @@
-import { SandboxSpawnError, type Sandbox, type SandboxProvider, type SpawnRequest } from '../../shared/sandbox/provider.js';
+import { SandboxSpawnError, type Sandbox, type SandboxProvider, type SpawnRequest } from '../../src/sandbox/provider.js';
 import type { Random } from './random.js';
 
 /** What a simulated agent does once started. */

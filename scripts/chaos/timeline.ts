@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LimitOverrides, PlanName } from '../../shared/domain/plans.js';
-import type { TaskStatus } from '../../shared/domain/task.js';
+import type { LimitOverrides, PlanName } from '../../src/accounts/plans.js';
+import type { TaskStatus } from '../../src/tasks/task.js';
 
 /** A task item as one committed transaction wrote it. */
 export interface TaskWrite {

@@ -1,6 +1,6 @@
-import type { BatchTriggerEvent } from '../../shared/schemas/batch.js';
-import { RESUME_STALLED_AFTER_SECONDS } from '../../shared/services/batches.js';
-import { listDueRecurringBatches, listStalledOccurrences } from '../../shared/store/batch-store.js';
+import type { BatchTriggerEvent } from '../../src/batches/schemas.js';
+import { RESUME_STALLED_AFTER_SECONDS } from '../../src/batches/batches.js';
+import { listDueRecurringBatches, listStalledOccurrences } from '../../src/batches/batch-store.js';
 
 /*
  * The local stand-in for EventBridge Scheduler. Every recurring batch keeps its next occurrence

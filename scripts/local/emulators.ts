@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { resetAwsClients } from '../../shared/aws.js';
-import { resetConfigCache } from '../../shared/config.js';
-import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../shared/infra/resources.js';
+import { resetAwsClients } from '../../src/platform/aws.js';
+import { resetConfigCache } from '../../src/platform/config.js';
+import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { API_ROUTES, routeKey, type RouteDefinition } from '../../shared/http/route-table.js';
-import { errorResponse, MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../../shared/http/api-handler.js';
-import { UnauthorizedError, DomainError, ValidationError } from '../../shared/errors.js';
+import { API_ROUTES, routeKey, type RouteDefinition } from '../../src/platform/http/route-table.js';
+import { errorResponse, MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../../src/platform/http/api-handler.js';
+import { UnauthorizedError, DomainError, ValidationError } from '../../src/platform/errors.js';
 import { verifyLocalToken } from './local-auth.js';
 
 export interface LocalFunctions {

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { resetAwsClients } from '../../shared/aws.js';
-import { resetConfigCache } from '../../shared/config.js';
-import { ENV } from '../../shared/infra/resources.js';
-import { setSandboxProvider } from '../../shared/sandbox/current.js';
-import { terminateAllSandboxes } from '../../shared/sandbox/process-provider.js';
+import { resetAwsClients } from '../../src/platform/aws.js';
+import { resetConfigCache } from '../../src/platform/config.js';
+import { ENV } from '../../src/platform/resources.js';
+import { setSandboxProvider } from '../../src/sandbox/current.js';
+import { terminateAllSandboxes } from '../../src/sandbox/process-provider.js';
 import { ensureQueues, ensureTable, emulatorEnvironment, freePort, startDynamoDbLocal, startSqsServer, type RunningEmulator } from './emulators.js';
 import { localSecret } from './local-auth.js';
 import { startBatchScheduler, type LocalBatchScheduler } from './batch-scheduler.js';
@@ -76,7 +76,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     resetConfigCache();
     resetAwsClients();
     setSandboxProvider(undefined);
-    const { getConfig } = await import('../../shared/config.js');
+    const { getConfig } = await import('../../src/platform/config.js');
     const config = getConfig();
     const [api, orchestrator, spawner, spawnDlq, sweeper, apiKeys, batchTrigger] = await Promise.all([
       import('../../functions/api/handler.js'),
@@ -84,7 +84,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       import('../../functions/spawner/handler.js'),
       import('../../functions/spawn-dlq/handler.js'),
       import('../../functions/sweeper/handler.js'),
-      import('../../shared/services/api-keys.js'),
+      import('../../src/api-keys/api-keys.js'),
       import('../../functions/batch-trigger/handler.js'),
     ]);
     const secret = localSecret(dataDir);

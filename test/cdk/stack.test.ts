@@ -3,7 +3,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { NightshiftFunction } from '../../lib/constructs/nightshift-function.js';
 import { InvalidStackConfigError, resolveConfig } from '../../lib/stack-config.js';
-import { API_ROUTES, routeKey } from '../../shared/http/route-table.js';
+import { API_ROUTES, routeKey } from '../../src/platform/http/route-table.js';
 import {
   ENV,
   MAIN_TABLE,
@@ -11,7 +11,7 @@ import {
   SPAWN_QUEUE,
   SPAWNER_TIMEOUT_SECONDS,
   WAKE_QUEUE,
-} from '../../shared/infra/resources.js';
+} from '../../src/platform/resources.js';
 import { synthNightshift } from './synth.js';
 import type { Synthesized } from './synth.js';
 

@@ -1,9 +1,9 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signLocalToken } from '../../scripts/local/local-auth.js';
-import { API_ROUTES, routeKey, type RouteDefinition } from '../../shared/http/route-table.js';
-import { logger } from '../../shared/logger.js';
-import { setSandboxProvider } from '../../shared/sandbox/current.js';
+import { API_ROUTES, routeKey, type RouteDefinition } from '../../src/platform/http/route-table.js';
+import { logger } from '../../src/platform/logger.js';
+import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { eventually, startTestStack } from '../support/local-env.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 

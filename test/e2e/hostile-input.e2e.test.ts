@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../shared/http/api-handler.js';
-import { API_ROUTES, routeKey } from '../../shared/http/route-table.js';
-import { setSandboxProvider } from '../../shared/sandbox/current.js';
+import { MAX_BODY_BYTES } from '../../src/platform/http/api-handler.js';
+import { API_ROUTES, routeKey } from '../../src/platform/http/route-table.js';
+import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { startTestStack } from '../support/local-env.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 

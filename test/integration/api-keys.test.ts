@@ -1,9 +1,9 @@
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ddb } from '../../shared/aws.js';
-import { getConfig } from '../../shared/config.js';
-import { DomainError } from '../../shared/errors.js';
-import { authenticateApiKey, createApiKey, hashApiKey, listApiKeys, MAX_ACTIVE_API_KEYS, revokeApiKey } from '../../shared/services/api-keys.js';
+import { ddb } from '../../src/platform/aws.js';
+import { getConfig } from '../../src/platform/config.js';
+import { DomainError } from '../../src/platform/errors.js';
+import { authenticateApiKey, createApiKey, hashApiKey, listApiKeys, MAX_ACTIVE_API_KEYS, revokeApiKey } from '../../src/api-keys/api-keys.js';
 import { useFreshTable } from '../support/local-env.js';
 
 beforeAll(async () => {

@@ -3,19 +3,19 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handler as batchTrigger } from '../../functions/batch-trigger/handler.js';
 import { startBatchScheduler } from '../../scripts/local/batch-scheduler.js';
-import { ddb } from '../../shared/aws.js';
-import { getConfig } from '../../shared/config.js';
-import type { Task } from '../../shared/domain/task.js';
-import { DomainError } from '../../shared/errors.js';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
-import { wakeMessageSchema } from '../../shared/queue/messages.js';
-import { batchCreateSchema, type BatchCreate } from '../../shared/schemas/batch.js';
-import { taskCreateSchema } from '../../shared/schemas/task.js';
-import { cancelBatch, createBatch, getBatchReport, getBatchView, listBatches, runBatchOccurrence } from '../../shared/services/batches.js';
-import { enqueueTasks, newTask, updateUserAccount } from '../../shared/services/tasks.js';
-import { getBatch, getOccurrence, listDueRecurringBatches, listStalledOccurrences } from '../../shared/store/batch-store.js';
-import { getTask, listUserTasks } from '../../shared/store/task-store.js';
-import { getUser } from '../../shared/store/user-store.js';
+import { ddb } from '../../src/platform/aws.js';
+import { getConfig } from '../../src/platform/config.js';
+import type { Task } from '../../src/tasks/task.js';
+import { DomainError } from '../../src/platform/errors.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { wakeMessageSchema } from '../../src/platform/queue/messages.js';
+import { batchCreateSchema, type BatchCreate } from '../../src/batches/schemas.js';
+import { taskCreateSchema } from '../../src/tasks/schemas.js';
+import { cancelBatch, createBatch, getBatchReport, getBatchView, listBatches, runBatchOccurrence } from '../../src/batches/batches.js';
+import { enqueueTasks, newTask, updateUserAccount } from '../../src/tasks/tasks.js';
+import { getBatch, getOccurrence, listDueRecurringBatches, listStalledOccurrences } from '../../src/batches/batch-store.js';
+import { getTask, listUserTasks } from '../../src/tasks/task-store.js';
+import { getUser } from '../../src/accounts/user-store.js';
 import { useFreshTable, type TestEnv } from '../support/local-env.js';
 
 let env: TestEnv;
@@ -218,7 +218,7 @@ describe('not_before', () => {
 
   it('a run whose follow-up write was lost is finished by the sweeper when nobody else looks at it', async () => {
     const { view, lost } = await loseFollowUpWrite('sweepy');
-    const { sweep } = await import('../../shared/orchestrator/sweep.js');
+    const { sweep } = await import('../../src/scheduling/sweep.js');
     expect((await sweep(new Date())).resumedOccurrences).toBe(0); // not yet stalled for 30 s
     expect((await sweep(new Date(Date.now() + 60_000))).resumedOccurrences).toBe(1);
     for (const id of lost) expect(await getTask(id)).toMatchObject({ status: 'pending', batch_id: view.batch.id });

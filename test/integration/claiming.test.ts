@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PLANS, type PlanName } from '../../shared/domain/plans.js';
-import type { Task } from '../../shared/domain/task.js';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
-import { cancelTask, enqueueTasks, newTask, updateUserAccount } from '../../shared/services/tasks.js';
-import { taskCreateSchema } from '../../shared/schemas/task.js';
-import { getTask, listUserTasks } from '../../shared/store/task-store.js';
-import { getUser } from '../../shared/store/user-store.js';
+import { PLANS, type PlanName } from '../../src/accounts/plans.js';
+import type { Task } from '../../src/tasks/task.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { cancelTask, enqueueTasks, newTask, updateUserAccount } from '../../src/tasks/tasks.js';
+import { taskCreateSchema } from '../../src/tasks/schemas.js';
+import { getTask, listUserTasks } from '../../src/tasks/task-store.js';
+import { getUser } from '../../src/accounts/user-store.js';
 import { useFreshTable } from '../support/local-env.js';
 
 const PLAN_MIX: PlanName[] = ['free', 'pro', 'team', 'free', 'pro'];

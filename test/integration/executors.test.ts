@@ -1,14 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
-import { personalSpaceId } from '../../shared/quota/quota-windows.js';
-import { taskCreateSchema, type TaskCreate } from '../../shared/schemas/task.js';
-import { creditChargeItems } from '../../shared/services/credits.js';
-import { leaseTask, listExecutorViews, registerExecutor } from '../../shared/services/executors.js';
-import { getSpaceLedger } from '../../shared/services/spaces.js';
-import { cancelTask, completeTask, createTask } from '../../shared/services/tasks.js';
-import { getExecutor } from '../../shared/store/executor-store.js';
-import { getTask } from '../../shared/store/task-store.js';
-import { getUser } from '../../shared/store/user-store.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { personalSpaceId } from '../../src/credits/quota-windows.js';
+import { taskCreateSchema, type TaskCreate } from '../../src/tasks/schemas.js';
+import { creditChargeItems } from '../../src/credits/charges.js';
+import { leaseTask, listExecutorViews, registerExecutor } from '../../src/executors/executors.js';
+import { getSpaceLedger } from '../../src/spaces/spaces.js';
+import { cancelTask, completeTask, createTask } from '../../src/tasks/tasks.js';
+import { getExecutor } from '../../src/executors/executor-store.js';
+import { getTask } from '../../src/tasks/task-store.js';
+import { getUser } from '../../src/accounts/user-store.js';
 import { useFreshTable } from '../support/local-env.js';
 
 let n = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { health } from '../../functions/api/routes/health.js';
-import { resetConfigCache } from '../../shared/config.js';
+import { resetConfigCache } from '../../src/platform/config.js';
 import { useFreshTable } from '../support/local-env.js';
 
 describe('GET /api/v1/health', () => {

@@ -1,14 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { claimNextTasks } from '../../shared/orchestrator/claim.js';
-import { failUnspawnableTask, spawnClaimedTask } from '../../shared/orchestrator/spawn.js';
-import { sweep } from '../../shared/orchestrator/sweep.js';
-import type { SpawnMessage } from '../../shared/queue/messages.js';
-import { setSandboxProvider } from '../../shared/sandbox/current.js';
-import { taskCreateSchema } from '../../shared/schemas/task.js';
-import { cancelTask, completeTask, createTask, getUserLimits, queueStatus } from '../../shared/services/tasks.js';
-import { getTask } from '../../shared/store/task-store.js';
-import { getUser } from '../../shared/store/user-store.js';
-import { DomainError } from '../../shared/errors.js';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { failUnspawnableTask, spawnClaimedTask } from '../../src/scheduling/spawn.js';
+import { sweep } from '../../src/scheduling/sweep.js';
+import type { SpawnMessage } from '../../src/platform/queue/messages.js';
+import { setSandboxProvider } from '../../src/sandbox/current.js';
+import { taskCreateSchema } from '../../src/tasks/schemas.js';
+import { cancelTask, completeTask, createTask, getUserLimits, queueStatus } from '../../src/tasks/tasks.js';
+import { getTask } from '../../src/tasks/task-store.js';
+import { getUser } from '../../src/accounts/user-store.js';
+import { DomainError } from '../../src/platform/errors.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 import { takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 
@@ -166,7 +166,7 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
   it('blocks a user whose monthly hours are gone, and lets them start again when an admin raises the limit', async () => {
     const owner = user();
     const t0 = new Date();
-    const { updateUserAccount } = await import('../../shared/services/tasks.js');
+    const { updateUserAccount } = await import('../../src/tasks/tasks.js');
     await updateUserAccount(owner, (account) => ({ ...account, overrides: { monthly_agent_hours: 0.5 } }), 'admin-1', t0);
     const first = await createTask(owner, taskCreateSchema.parse({ title: 'uses it all' }), t0);
     await claimAndSpawn(at(t0, 1));
@@ -183,7 +183,7 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
   it('a pending task with hours nearly gone waits with blocked_reason and starts after the billing cycle resets', async () => {
     const owner = user();
     const t0 = new Date('2026-11-20T10:00:00Z');
-    const { updateUserAccount, viewTasks } = await import('../../shared/services/tasks.js');
+    const { updateUserAccount, viewTasks } = await import('../../src/tasks/tasks.js');
     await updateUserAccount(owner, (account) => ({ ...account, overrides: { monthly_agent_hours: 0.5 } }), 'admin-1', t0);
     const a = await createTask(owner, taskCreateSchema.parse({ title: 'a' }), t0);
     const b = await createTask(owner, taskCreateSchema.parse({ title: 'b' }), at(t0, 0.5));

@@ -8,8 +8,8 @@ import {
   ProcessSandboxProvider,
   terminateAllSandboxes,
   type ProcessSandboxProviderOptions,
-} from '../../shared/sandbox/process-provider.js';
-import type { SpawnRequest } from '../../shared/sandbox/provider.js';
+} from '../../src/sandbox/process-provider.js';
+import type { SpawnRequest } from '../../src/sandbox/provider.js';
 
 /** Real child processes against a callback server on 127.0.0.1 that records every report. */
 

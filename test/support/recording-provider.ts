@@ -1,4 +1,4 @@
-import type { Sandbox, SandboxProvider, SpawnRequest } from '../../shared/sandbox/provider.js';
+import type { Sandbox, SandboxProvider, SpawnRequest } from '../../src/sandbox/provider.js';
 
 /** A sandbox provider that records calls (idempotent per task attempt, like the real ones). */
 export class RecordingSandboxProvider implements SandboxProvider {

@@ -1,7 +1,7 @@
-import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../shared/http/api-handler.js';
-import { apiKeyCreateSchema } from '../../../shared/schemas/api-key.js';
-import { idParamSchema } from '../../../shared/schemas/task.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../../shared/services/api-keys.js';
+import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { apiKeyCreateSchema } from '../../../src/api-keys/schemas.js';
+import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../../src/api-keys/api-keys.js';
 
 /** POST /api/v1/users/me/api-keys: the answer carries the key, shown this once only. */
 export async function create(event: ApiEvent): Promise<ApiResult> {

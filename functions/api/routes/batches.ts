@@ -1,8 +1,8 @@
-import type { Batch } from '../../../shared/domain/batch.js';
-import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../shared/http/api-handler.js';
-import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema } from '../../../shared/schemas/batch.js';
-import { idParamSchema } from '../../../shared/schemas/task.js';
-import { cancelBatch, createBatch, getBatchReport, getBatchView, listBatches, type BatchView } from '../../../shared/services/batches.js';
+import type { Batch } from '../../../src/batches/batch.js';
+import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema } from '../../../src/batches/schemas.js';
+import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { cancelBatch, createBatch, getBatchReport, getBatchView, listBatches, type BatchView } from '../../../src/batches/batches.js';
 import { taskResponse } from './tasks.js';
 
 /** The wire shape of a batch (its owner is the caller, so user_id is left out). */

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
-import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../shared/http/api-handler.js';
-import { executorIdParamSchema, executorRegistrationSchema, leaseQuerySchema } from '../../../shared/schemas/executor.js';
-import { leaseTask, listExecutorViews, registerExecutor } from '../../../shared/services/executors.js';
+import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { executorIdParamSchema, executorRegistrationSchema, leaseQuerySchema } from '../../../src/executors/schemas.js';
+import { leaseTask, listExecutorViews, registerExecutor } from '../../../src/executors/executors.js';
 import { taskResponse } from './tasks.js';
 
 /** POST /executors: register or heartbeat a device. */

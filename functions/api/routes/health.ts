@@ -1,8 +1,8 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { ddb, sqs } from '../../../shared/aws.js';
-import { getConfig } from '../../../shared/config.js';
-import { json, type ApiResult } from '../../../shared/http/api-handler.js';
+import { ddb, sqs } from '../../../src/platform/aws.js';
+import { getConfig } from '../../../src/platform/config.js';
+import { json, type ApiResult } from '../../../src/platform/http/api-handler.js';
 
 const check = async (probe: () => Promise<unknown>): Promise<string> => {
   try {

@@ -1,7 +1,7 @@
-import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../shared/http/api-handler.js';
-import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../../../shared/schemas/space.js';
-import { idParamSchema } from '../../../shared/schemas/task.js';
-import { getSpaceLedger, getSpaceQuota, grantOverride, putSpace } from '../../../shared/services/spaces.js';
+import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../../../src/spaces/schemas.js';
+import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { getSpaceLedger, getSpaceQuota, grantOverride, putSpace } from '../../../src/spaces/spaces.js';
 
 /** PUT /spaces/{id}: 201 when created (the caller owns it), 200 when updated. */
 export async function put(event: ApiEvent): Promise<ApiResult> {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Task } from '../../../shared/domain/task.js';
-import { UnauthorizedError } from '../../../shared/errors.js';
-import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../shared/http/api-handler.js';
-import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskResultSchema } from '../../../shared/schemas/task.js';
-import { currentSandboxProvider } from '../../../shared/sandbox/current.js';
+import type { Task } from '../../../src/tasks/task.js';
+import { UnauthorizedError } from '../../../src/platform/errors.js';
+import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
+import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import {
   cancelTask,
   completeTask,
@@ -13,7 +13,7 @@ import {
   queueStatus,
   viewTasks,
   type TaskView,
-} from '../../../shared/services/tasks.js';
+} from '../../../src/tasks/tasks.js';
 
 const HIDDEN: ReadonlySet<string> = new Set(['callback_token_hash', 'hours_window', 'user_id']);
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { PLAN_NAMES } from '../../../shared/domain/plans.js';
-import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../shared/http/api-handler.js';
-import { idParamSchema } from '../../../shared/schemas/task.js';
-import { getUserLimits, updateUserAccount } from '../../../shared/services/tasks.js';
+import { PLAN_NAMES } from '../../../src/accounts/plans.js';
+import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { getUserLimits, updateUserAccount } from '../../../src/tasks/tasks.js';
 
 export async function myLimits(event: ApiEvent): Promise<ApiResult> {
   return json(200, await getUserLimits(identityOf(event).userId));

@@ -5,7 +5,7 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashApiKey } from '../../../shared/services/api-keys.js';
+import { hashApiKey } from '../../../src/api-keys/api-keys.js';
 
 /*
  * The real module (module-scope config and remote JWKS) against a JWKS served from 127.0.0.1,

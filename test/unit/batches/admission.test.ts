@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { batchAdmissionError } from '../../../shared/batches/admission.js';
-import { effectiveLimits } from '../../../shared/domain/plans.js';
-import { newUserAccount, type UserAccount } from '../../../shared/domain/user.js';
+import { batchAdmissionError } from '../../../src/batches/admission.js';
+import { effectiveLimits } from '../../../src/accounts/plans.js';
+import { newUserAccount, type UserAccount } from '../../../src/accounts/account.js';
 
 const NOW = new Date('2026-03-10T22:00:00Z');
 const titles = (n: number) => Array.from({ length: n }, (_, i) => `task ${i}`);

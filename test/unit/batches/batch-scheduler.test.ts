@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseSchedule } from '../../../shared/batches/schedule.js';
-import { ConfigurationError } from '../../../shared/config.js';
+import { parseSchedule } from '../../../src/batches/schedule.js';
+import { ConfigurationError } from '../../../src/platform/config.js';
 import {
   createBatchSchedule,
   deleteBatchSchedule,
@@ -18,7 +18,7 @@ import {
   resetBatchScheduler,
   scheduleNameFor,
   type SchedulableBatch,
-} from '../../../shared/services/batch-scheduler.js';
+} from '../../../src/batches/batch-scheduler.js';
 
 const scheduler = mockClient(SchedulerClient);
 const ENV_NAMES = ['SCHEDULE_GROUP_NAME', 'BATCH_TRIGGER_ARN', 'SCHEDULER_ROLE_ARN'] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { estimateBatchCompletion } from '../../../shared/batches/eta.js';
-import type { BatchEtaInput } from '../../../shared/batches/eta.js';
+import { estimateBatchCompletion } from '../../../src/batches/eta.js';
+import type { BatchEtaInput } from '../../../src/batches/eta.js';
 
 const NOW = new Date('2026-03-01T22:00:00Z');
 

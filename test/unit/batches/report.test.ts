@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchProgress, buildBatchReport, taskOutcome } from '../../../shared/batches/report.js';
-import type { Task } from '../../../shared/domain/task.js';
+import { batchProgress, buildBatchReport, taskOutcome } from '../../../src/batches/report.js';
+import type { Task } from '../../../src/tasks/task.js';
 
 const base: Task = {
   id: 't',

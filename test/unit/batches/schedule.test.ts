@@ -6,7 +6,7 @@ import {
   occurrenceKey,
   parseSchedule,
   toEventBridgeScheduleExpression,
-} from '../../../shared/batches/schedule.js';
+} from '../../../src/batches/schedule.js';
 
 const iso = (dates: readonly Date[]): string[] => dates.map((date) => date.toISOString());
 

@@ -8,8 +8,8 @@ import {
   UnknownActionError,
   type CreditEstimateInput,
   type PricingLocation,
-} from '../../../shared/credits/pricing.js';
-import { loadPricingConfig, PRICING, PricingConfigError } from '../../../shared/credits/pricing-config.js';
+} from '../../../src/credits/pricing.js';
+import { loadPricingConfig, PRICING, PricingConfigError } from '../../../src/credits/pricing-config.js';
 
 const action = (integration: string, name: string, estimatedTokens?: number): CreditEstimateInput => ({
   type: 'action',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PRICING } from '../../../shared/credits/pricing-config.js';
-import { paramsForModel, selectModel, type IntentRules } from '../../../shared/routing/intent.js';
+import { PRICING } from '../../../src/credits/pricing-config.js';
+import { paramsForModel, selectModel, type IntentRules } from '../../../src/routing/intent.js';
 
 describe('selectModel with the configured rules', () => {
   it.each<[string, string, string, Record<string, unknown>]>([

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutionPreference } from '../../../shared/domain/task.js';
-import { UnknownActionError } from '../../../shared/credits/pricing.js';
-import { PRICING } from '../../../shared/credits/pricing-config.js';
-import type { QuotaLevel } from '../../../shared/quota/quota-windows.js';
+import type { ExecutionPreference } from '../../../src/tasks/task.js';
+import { UnknownActionError } from '../../../src/credits/pricing.js';
+import { PRICING } from '../../../src/credits/pricing-config.js';
+import type { QuotaLevel } from '../../../src/credits/quota-windows.js';
 import {
   isExecutorOnline,
   NoLocalExecutorError,
   routeTask,
   type ExecutorSnapshot,
   type RoutableTask,
-} from '../../../shared/routing/router.js';
+} from '../../../src/routing/router.js';
 
 const NOW = new Date('2026-11-23T10:00:00.000Z');
 const secondsAgo = (seconds: number): string => new Date(NOW.getTime() - seconds * 1000).toISOString();

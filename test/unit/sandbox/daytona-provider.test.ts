@@ -10,8 +10,8 @@ import {
   DaytonaSandboxProvider,
   agentCommand,
   type DaytonaSandboxProviderOptions,
-} from '../../../shared/sandbox/daytona-provider.js';
-import { SandboxSpawnError, type SpawnRequest } from '../../../shared/sandbox/provider.js';
+} from '../../../src/sandbox/daytona-provider.js';
+import { SandboxSpawnError, type SpawnRequest } from '../../../src/sandbox/provider.js';
 import { startFakeDaytona, type FakeDaytona } from '../../support/fake-daytona.js';
 
 const API_KEY = 'dtn_test_key';

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EcsSandboxProvider, ecsClientToken, ecsStartedBy, type EcsSandboxProviderOptions } from '../../../shared/sandbox/ecs-provider.js';
-import { SandboxSpawnError, type SpawnRequest } from '../../../shared/sandbox/provider.js';
+import { EcsSandboxProvider, ecsClientToken, ecsStartedBy, type EcsSandboxProviderOptions } from '../../../src/sandbox/ecs-provider.js';
+import { SandboxSpawnError, type SpawnRequest } from '../../../src/sandbox/provider.js';
 
 const ecs = mockClient(ECSClient);
 const TASK_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task/nightshift/0123456789abcdef';

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { providerFromEnvironment } from '../../../shared/sandbox/from-environment.js';
+import { providerFromEnvironment } from '../../../src/sandbox/from-environment.js';
 import { startFakeDaytona } from '../../support/fake-daytona.js';
 
 const secrets = mockClient(SecretsManagerClient);

@@ -1,0 +1,98 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../platform/aws.js';
+import { getConfig } from '../platform/config.js';
+import { newUserAccount, schedulingState, limitsOf, type UserAccount } from './account.js';
+import type { TransactItem } from '../platform/dynamodb/transact.js';
+
+/*
+ * User accounts: pk USER#<id>, sk PROFILE. The item also carries the scheduler's sparse index
+ * keys, derived from the account on every write so they can never disagree with the counters:
+ *   ready index: readypk READY, readysk <running>#<last_served_at>#<id>   (has pending work, a free slot)
+ *   due index:   duepk DEFERRED, duesk <wake time>#<id>                   (waits for not_before or an hours reset)
+ */
+const key = (userId: string) => ({ pk: `USER#${userId}`, sk: 'PROFILE' });
+const INDEX_ATTRIBUTES = ['readypk', 'readysk', 'duepk', 'duesk', 'blocked_reason', 'pk', 'sk'] as const;
+
+export interface StoredUser extends UserAccount {
+  blocked_reason: string | null;
+}
+
+function toAccount(item: Record<string, unknown>): StoredUser {
+  const copy: Record<string, unknown> = { ...item };
+  for (const attribute of INDEX_ATTRIBUTES) delete copy[attribute];
+  return { ...(copy as unknown as UserAccount), blocked_reason: (item.blocked_reason as string | undefined) ?? null };
+}
+
+/** The account, or a fresh free-plan account (not yet stored, version 0) for a first-time user. */
+export async function getUser(userId: string, now: Date): Promise<StoredUser> {
+  const result = await ddb().send(
+    new GetCommand({ TableName: getConfig().tableName, Key: key(userId), ConsistentRead: true }),
+  );
+  return result.Item ? toAccount(result.Item) : { ...newUserAccount(userId, now), blocked_reason: null };
+}
+
+/**
+ * A transaction item that writes `next` if the stored version is still `next.version - 1`
+ * (or the user does not exist yet when that is 0).
+ */
+export function putUserItem(next: UserAccount, now: Date): TransactItem {
+  const state = schedulingState(next, limitsOf(next, getConfig().maxPendingPerUser), now);
+  const item: Record<string, unknown> = { ...next, ...key(next.user_id) };
+  item.blocked_reason = null;
+  if (state.kind === 'ready') {
+    item.readypk = 'READY';
+    item.readysk = state.sortKey;
+  } else if (state.kind === 'deferred') {
+    item.duepk = 'DEFERRED';
+    item.duesk = `${state.until}#${next.user_id}`;
+    item.blocked_reason = state.reason;
+  }
+  const expected = next.version - 1;
+  return {
+    Put: {
+      TableName: getConfig().tableName,
+      Item: item,
+      ConditionExpression: expected === 0 ? 'attribute_not_exists(pk) OR version = :v' : 'version = :v',
+      ExpressionAttributeValues: { ':v': expected },
+    },
+  };
+}
+
+export interface ReadyUser {
+  userId: string;
+  /** Tasks the user has claimed or running; the ready index's first ordering key. */
+  running: number;
+}
+
+/** Users with pending work and a free slot, fewest running first, then least recently served. */
+export async function listReadyUsers(limit: number): Promise<ReadyUser[]> {
+  const result = await ddb().send(
+    new QueryCommand({
+      TableName: getConfig().tableName,
+      IndexName: 'ready',
+      KeyConditionExpression: 'readypk = :p',
+      ExpressionAttributeValues: { ':p': 'READY' },
+      ProjectionExpression: 'user_id, readysk',
+      Limit: limit,
+    }),
+  );
+  return (result.Items ?? []).map((item) => ({
+    userId: item.user_id as string,
+    running: Number.parseInt(String(item.readysk).split('#')[0] ?? '0', 10),
+  }));
+}
+
+/** Users whose wait (not_before, hours reset) is over by `now`. */
+export async function listDueDeferredUserIds(now: Date, limit: number): Promise<string[]> {
+  const result = await ddb().send(
+    new QueryCommand({
+      TableName: getConfig().tableName,
+      IndexName: 'due',
+      KeyConditionExpression: 'duepk = :p AND duesk <= :now',
+      ExpressionAttributeValues: { ':p': 'DEFERRED', ':now': `${now.toISOString()}#\uffff` },
+      ProjectionExpression: 'user_id',
+      Limit: limit,
+    }),
+  );
+  return (result.Items ?? []).map((item) => item.user_id as string);
+}

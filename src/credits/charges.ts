@@ -1,0 +1,283 @@
+/**
+ * Credits against space quotas: what a space has used in its current windows, the transaction
+ * items that charge a task when it starts (the hard limit is a condition INSIDE that transaction),
+ * and the items that settle it when it ends (refund from actual usage, ledger row).
+ */
+import { actualCredits, creditsToUnits, unitsToCredits, type CreditEstimateInput } from './pricing.js';
+import type { Task } from '../tasks/task.js';
+import { DomainError } from '../platform/errors.js';
+import { logger } from '../platform/logger.js';
+import { wakeOrchestrator } from '../platform/queue/messages.js';
+import {
+  activeOverrideCredits,
+  canCharge,
+  formatCredits,
+  isPersonalSpace,
+  monthlyWindow,
+  PERSONAL_SPACE_PREFIX,
+  resolveEffectiveQuotaSpace,
+  weeklyWindow,
+  type QuotaSpace,
+  type QuotaUsage,
+  type QuotaWindow,
+} from './quota-windows.js';
+import { getChargeEntry, noChargeItem, putLedgerItem, type LedgerEntry } from './ledger-store.js';
+import { deleteWaiter, getSpace, getUsageUnits, listWaiters, putWaiter, spaceUnchangedItem, usageChangeItem, type Space } from '../spaces/space-store.js';
+import { releaseExecutorSlotItem } from '../executors/executor-store.js';
+import { transact, TransactionConflictError, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
+import { getUser, putUserItem } from '../accounts/user-store.js';
+
+/** The badge a task shows while it waits for its space's monthly credits. */
+export const OVER_QUOTA_BADGE = 'Blocked (over quota)';
+
+/** Walking up more parents than this means the tree is broken; PUT keeps real trees far shallower. */
+const MAX_CHAIN = 16;
+
+/** A charge does not fit under the hard limit (+ active overrides) of `spaceId` before `resetsAt`. */
+export class CreditLimitReachedError extends DomainError {
+  constructor(
+    readonly spaceId: string,
+    readonly resetsAt: Date,
+    message: string,
+  ) {
+    super('CREDIT_LIMIT_REACHED', message, { details: { space_id: spaceId, resets_at: resetsAt.toISOString() } });
+    this.name = 'CreditLimitReachedError';
+  }
+}
+
+/** Where a space's credits stand now: the space whose quota applies, its windows, limits and usage. */
+export interface QuotaState {
+  /** The space asked about. */
+  spaceId: string;
+  /** The space whose quota applies and whose counters a charge moves. */
+  quotaSpaceId: string;
+  inherited: boolean;
+  /** The item whose version guards a charge; null for a personal space (no item, no limit). */
+  quotaSpace: Space | null;
+  weekly: QuotaWindow;
+  monthly: QuotaWindow;
+  weeklyLimit: number | null;
+  monthlyLimit: number | null;
+  overrideCredits: number;
+  weeklyUnits: number;
+  monthlyUnits: number;
+}
+
+export const quotaUsage = (state: QuotaState): QuotaUsage => ({
+  weeklyUsed: unitsToCredits(state.weeklyUnits),
+  weeklyLimit: state.weeklyLimit,
+  monthlyUsed: unitsToCredits(state.monthlyUnits),
+  monthlyLimit: state.monthlyLimit,
+  overrideCredits: state.overrideCredits,
+});
+
+/** The space and its ancestors, as far as they exist (resolution reports a missing one). */
+async function loadChain(spaceId: string): Promise<Map<string, Space>> {
+  const spaces = new Map<string, Space>();
+  let currentId: string | null = spaceId;
+  while (currentId && !isPersonalSpace(currentId) && !spaces.has(currentId) && spaces.size < MAX_CHAIN) {
+    const space = await getSpace(currentId);
+    if (!space) break;
+    spaces.set(currentId, space);
+    currentId = space.parent_id;
+  }
+  return spaces;
+}
+
+const asQuotaSpace = (space: Space): QuotaSpace => ({
+  id: space.id,
+  parent_id: space.parent_id,
+  quota: space.quota ? { ...space.quota, inherit: space.quota.inherit } : null,
+});
+
+/**
+ * The quota that applies to `spaceId` at `now`: its own, or its nearest ancestor's that has one
+ * (sub-spaces draw from their parent by default). Personal spaces have no limit; their monthly
+ * window follows the user's billing day.
+ */
+export async function loadQuotaState(spaceId: string, now: Date): Promise<QuotaState> {
+  const chain = await loadChain(spaceId);
+  const resolved = resolveEffectiveQuotaSpace(spaceId, new Map([...chain].map(([id, space]) => [id, asQuotaSpace(space)])));
+  const quotaSpace = chain.get(resolved.space_id) ?? null;
+  let monthlyResetDay: number;
+  if (quotaSpace) monthlyResetDay = quotaSpace.quota?.monthly_reset_day ?? quotaSpace.billing_day;
+  else monthlyResetDay = (await getUser(resolved.space_id.slice(PERSONAL_SPACE_PREFIX.length), now)).billing_day;
+  const weekly = weeklyWindow(now, quotaSpace?.quota?.weekly_reset_day ?? 0);
+  const monthly = monthlyWindow(now, monthlyResetDay);
+  const usage = await getUsageUnits(resolved.space_id, [weekly.key, monthly.key]);
+  return {
+    spaceId,
+    quotaSpaceId: resolved.space_id,
+    inherited: resolved.inherited,
+    quotaSpace,
+    weekly,
+    monthly,
+    weeklyLimit: quotaSpace?.quota?.weekly_limit ?? null,
+    monthlyLimit: quotaSpace?.quota?.monthly_limit ?? null,
+    overrideCredits: activeOverrideCredits(quotaSpace?.overrides ?? [], now),
+    weeklyUnits: usage[weekly.key] ?? 0,
+    monthlyUnits: usage[monthly.key] ?? 0,
+  };
+}
+
+/**
+ * Transaction items that charge `task` its `estimated_credits` as it starts (the orchestrator's
+ * claim for remote work, a device's lease for local work): the counters of the space whose quota
+ * applies, and the ledger row. The monthly hard limit (+ overrides in force) is a condition on
+ * the counter inside the transaction, and the quota space's version is checked, so concurrent
+ * charges can never pass it. Every started task gets exactly one charge row, free ones included
+ * (0 credits: the audit trail still says who ran what, where); a task charged on an earlier attempt
+ * is not charged again. Throws `CreditLimitReachedError` when the charge does not fit, after noting
+ * the user as waiting for the space so that an override or a raised limit wakes their work.
+ */
+export async function creditChargeItems(task: Task, now: Date): Promise<TransactItem[]> {
+  if (await getChargeEntry(task.id)) return [];
+  const state = await loadQuotaState(task.space_id, now);
+  const units = creditsToUnits(task.estimated_credits);
+  const items: TransactItem[] = [];
+  if (units > 0) {
+    if (state.monthlyLimit === null) {
+      items.push(usageChangeItem(state.quotaSpaceId, state.monthly.key, units, now));
+    } else {
+      if (!canCharge(quotaUsage(state), task.estimated_credits)) {
+        await putWaiter(state.quotaSpaceId, task.user_id, state.monthly.end);
+        throw new CreditLimitReachedError(
+          state.quotaSpaceId,
+          state.monthly.end,
+          `Task ${task.id} needs ${formatCredits(task.estimated_credits)} but the monthly credit limit of space ${state.quotaSpaceId} is reached`,
+        );
+      }
+      const capUnits = creditsToUnits(state.monthlyLimit) + creditsToUnits(state.overrideCredits);
+      items.push(usageChangeItem(state.quotaSpaceId, state.monthly.key, units, now, capUnits - units));
+    }
+    items.push(usageChangeItem(state.quotaSpaceId, state.weekly.key, units, now));
+    // A limit lowered or an override expired since the read must not let this charge through.
+    if (state.quotaSpace) items.push(spaceUnchangedItem(state.quotaSpace));
+  }
+  items.push(
+    putLedgerItem({
+      id: `charge:${task.id}`,
+      task_id: task.id,
+      space_id: state.quotaSpaceId,
+      task_space_id: task.space_id,
+      executor_id: task.executor_id,
+      credits: unitsToCredits(units),
+      units,
+      reason: 'charge',
+      actor: task.user_id,
+      created_at: now.toISOString(),
+      weekly_window: units > 0 ? state.weekly.key : null,
+      monthly_window: units > 0 ? state.monthly.key : null,
+      note: null,
+      expires_at: null,
+    }),
+  );
+  return items;
+}
+
+const creditInput = (task: Task): CreditEstimateInput => ({
+  type: task.type,
+  integration: task.integration,
+  action: task.action,
+  estimatedTokens: task.estimated_tokens,
+  estimatedMinutes: task.estimated_minutes,
+});
+
+/**
+ * What a finished task really cost, given its charge. With a `report` (the sandbox's or device's
+ * completion, which may arrive before the task is marked running) it is priced by the usage
+ * reported: tokens for LLM actions, minutes run for agents, never more than was charged. Without
+ * one, a task that never started (cancelled or failed before running) costs nothing and a started
+ * one is priced the same way from what is known. Null if it was never charged.
+ */
+export function settledCredits(before: Task, charge: LedgerEntry | null, now: Date, report?: { tokensUsed?: number | null }): number | null {
+  if (!charge) return null;
+  if (!report && before.status !== 'running') return 0;
+  const startedAt = before.started_at ?? before.claimed_at;
+  const started = startedAt ? Date.parse(startedAt) : Number.NaN;
+  const minutesUsed = before.type === 'agent' && Number.isFinite(started) ? Math.max(0, now.getTime() - started) / 60_000 : null;
+  try {
+    return actualCredits({
+      task: creditInput(before),
+      location: before.execution_location,
+      charged: charge.credits,
+      tokensUsed: report?.tokensUsed,
+      minutesUsed,
+    }).actualCredits;
+  } catch (error) {
+    // A pricing entry removed since the charge: the charge stands rather than blocking the report.
+    logger.warn('could not price actual usage; the charge stands', { task_id: before.id, error });
+    return charge.credits;
+  }
+}
+
+/**
+ * Items that ride with a task's move to a terminal state: the device slot it held goes back, and
+ * the unused part of its charge is refunded to the windows the charge was counted in, with a
+ * refund row. `after.actual_credits` must already be set (see `settledCredits`).
+ */
+export function settlementItems(before: Task, after: Task, charge: LedgerEntry | null, now: Date): TransactItem[] {
+  const items: TransactItem[] = [];
+  if (before.status === 'running' && before.execution_location === 'local' && before.executor_id) {
+    items.push(releaseExecutorSlotItem(before.user_id, before.executor_id));
+  }
+  // Read as uncharged but started meanwhile? Then this must not settle without its charge.
+  if (!charge && before.status !== 'pending') items.push(noChargeItem(before.id));
+  if (!charge || after.actual_credits === null) return items;
+  const refundUnits = charge.units - creditsToUnits(after.actual_credits);
+  if (refundUnits <= 0) return items;
+  for (const window of [charge.weekly_window, charge.monthly_window]) {
+    if (window) items.push(usageChangeItem(charge.space_id, window, -refundUnits, now));
+  }
+  items.push(
+    putLedgerItem({
+      ...charge,
+      id: `refund:${before.id}`,
+      credits: -unitsToCredits(refundUnits),
+      units: -refundUnits,
+      reason: 'refund',
+      created_at: now.toISOString(),
+    }),
+  );
+  return items;
+}
+
+/**
+ * Runs a settling transition with the task's charge as just read. If the task was charged after
+ * that read (a claim racing a cancel), the transaction's no-charge check fails and it runs again
+ * with the charge, so a refund is never missed.
+ */
+export async function withTaskCharge<T>(taskId: string, run: (charge: LedgerEntry | null) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const charge = await getChargeEntry(taskId);
+    try {
+      return await run(charge);
+    } catch (error) {
+      if (!(error instanceof TransactionConflictError) || charge || attempt >= 3) throw error;
+    }
+  }
+}
+
+/**
+ * After an override or a quota change on `spaceId`: users whose work waited for that space are
+ * re-filed as ready (their wait is cleared; the orchestrator re-checks every task) and woken.
+ */
+export async function releaseWaitingUsers(spaceId: string, now: Date): Promise<number> {
+  const users = await listWaiters(spaceId);
+  for (const userId of users) {
+    try {
+      await withOptimisticRetry(async () => {
+        const user = await getUser(userId, now);
+        if (user.version === 0 || user.next_eligible_at === null || user.next_eligible_at <= now.toISOString()) return;
+        await transact([putUserItem({ ...user, next_eligible_at: null, version: user.version + 1 }, now)]);
+      });
+      await deleteWaiter(spaceId, userId);
+    } catch (error) {
+      if (!(error instanceof TransactionConflictError)) throw error;
+      // Busy account: the marker stays, and the user's own re-check (at most minutes away) runs anyway.
+      logger.warn('could not re-file a waiting user', { space_id: spaceId, user_id: userId });
+    }
+  }
+  if (users.length > 0) await wakeOrchestrator('quota-changed');
+  return users.length;
+}

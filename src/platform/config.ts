@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { ENV } from './resources.js';
+
+const intInRange = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be an integer from ${min} to ${max} (got "${value}")`,
+        });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const configSchema = z.object({
+  POLL_INTERVAL: intInRange('POLL_INTERVAL', 1, 30, 5),
+  TIMEOUT_CHECK_INTERVAL: intInRange('TIMEOUT_CHECK_INTERVAL', 30, 300, 60),
+  MAX_PENDING_PER_USER: intInRange('MAX_PENDING_PER_USER', 10, 200, 50),
+  STALE_CLAIMING_THRESHOLD: intInRange('STALE_CLAIMING_THRESHOLD', 30, 300, 60),
+  [ENV.tableName]: z.string().min(1).default('nightshift'),
+  [ENV.spawnQueueUrl]: z.string().default(''),
+  [ENV.spawnDlqUrl]: z.string().default(''),
+  [ENV.wakeQueueUrl]: z.string().default(''),
+  SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
+  CALLBACK_BASE_URL: z.string().default(''),
+});
+
+export interface AppConfig {
+  pollIntervalSeconds: number;
+  timeoutCheckIntervalSeconds: number;
+  maxPendingPerUser: number;
+  staleClaimingThresholdSeconds: number;
+  tableName: string;
+  spawnQueueUrl: string;
+  spawnDlqUrl: string;
+  wakeQueueUrl: string;
+  sandboxProvider: 'process' | 'daytona' | 'ecs';
+  callbackBaseUrl: string;
+}
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Validates the environment; a bad value throws a message naming the variable and its range. */
+export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) =>
+      issue.code === 'custom' ? issue.message : `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = result.data;
+  return {
+    pollIntervalSeconds: c.POLL_INTERVAL,
+    timeoutCheckIntervalSeconds: c.TIMEOUT_CHECK_INTERVAL,
+    maxPendingPerUser: c.MAX_PENDING_PER_USER,
+    staleClaimingThresholdSeconds: c.STALE_CLAIMING_THRESHOLD,
+    tableName: c[ENV.tableName],
+    spawnQueueUrl: c[ENV.spawnQueueUrl],
+    spawnDlqUrl: c[ENV.spawnDlqUrl],
+    wakeQueueUrl: c[ENV.wakeQueueUrl],
+    sandboxProvider: c.SANDBOX_PROVIDER,
+    callbackBaseUrl: c.CALLBACK_BASE_URL,
+  };
+}
+
+let cached: AppConfig | undefined;
+
+/** Configuration read once per process (cold start). */
+export function getConfig(): AppConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** For tests and the local runtime, which change the environment after import. */
+export function resetConfigCache(): void {
+  cached = undefined;
+}

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import { getConfig } from '../platform/config.js';
+import type { Task } from '../tasks/task.js';
+import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
+import { DomainError } from '../platform/errors.js';
+import { logger } from '../platform/logger.js';
+import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages.js';
+import { CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
+import { hashToken } from '../tasks/tasks.js';
+import { listPendingTasks, putTaskItem } from '../tasks/task-store.js';
+import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
+import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
+
+export interface ClaimOptions {
+  now?: () => Date;
+  /** Most claims one pass may make (bounds the work per invocation). */
+  maxClaims?: number;
+  /** Users read from the ready index per round. */
+  pageSize?: number;
+  /**
+   * Extra transaction items for a claim (credit charge, ledger row). Throwing
+   * `CreditLimitReachedError` holds the task back until the quota frees, another DomainError holds
+   * it back (with its message as `blocked_reason`) for a re-check later; any other error skips it.
+   */
+  chargeItems?: (task: Task, now: Date) => Promise<TransactItem[]>;
+}
+
+export interface ClaimResult {
+  claimed: Task[];
+  conflicts: number;
+  promoted: number;
+  /** Users with claimable work seen in the ready index (the PendingTasks metric). */
+  readyUsersSeen: number;
+}
+
+/** Re-files users whose wait is over (not_before reached, hours reset) so they become ready. */
+export async function promoteDueUsers(now: Date, limit = 50): Promise<number> {
+  const ids = await listDueDeferredUserIds(now, limit);
+  let promoted = 0;
+  for (const userId of ids) {
+    try {
+      const user = await getUser(userId, now);
+      await transact([putUserItem({ ...rollHoursWindow(user, now), version: user.version + 1 }, now)]);
+      promoted += 1;
+    } catch (error) {
+      if (!(error instanceof TransactionConflictError)) throw error;
+    }
+  }
+  return promoted;
+}
+
+/**
+ * Keeps the fairness order (fewest running first) but shuffles users with the same running
+ * count, so concurrent orchestrators spread over users instead of colliding on the first one.
+ */
+export function shuffleWithinTies(users: ReadyUser[], random: () => number = Math.random): string[] {
+  const groups = new Map<number, string[]>();
+  for (const user of users) groups.set(user.running, [...(groups.get(user.running) ?? []), user.userId]);
+  return [...groups.keys()].sort((a, b) => a - b).flatMap((running) => shuffle(groups.get(running) ?? [], random));
+}
+
+const shuffle = <T>(items: T[], random: () => number = Math.random): T[] => {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+};
+
+type Attempt =
+  | { kind: 'claimed'; task: Task; message: SpawnMessage }
+  | { kind: 'skipped' }
+  | { kind: 'conflict' }
+  | { kind: 'blocked'; until: Date; reason: string };
+
+/** A user whose every remote task waits for credits is looked at again after at most this (an override or a raised limit wakes them at once). */
+export const QUOTA_RECHECK_MS = 10 * 60_000;
+/** A ready user with no remote task in sight (all routed to devices) is looked at again after this. */
+export const NOTHING_TO_CLAIM_RECHECK_MS = 60_000;
+
+const earlier = (a: string | null, b: string): string => (a === null || b < a ? b : a);
+
+/** Shows why a task waits (e.g. the "Blocked (over quota)" badge). */
+async function markBlocked(task: Task, reason: string): Promise<void> {
+  if (task.blocked_reason === reason) return;
+  await transact([putTaskItem({ ...task, blocked_reason: reason }, { status: 'pending', attempts: task.attempts })]).catch(
+    (error: unknown) => {
+      if (!(error instanceof TransactionConflictError)) throw error;
+    },
+  );
+}
+
+/** Claims one task: task, slot, hours reservation and credit charge move in ONE transaction. */
+async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date): Promise<Attempt> {
+  const limits = limitsOf(user, getConfig().maxPendingPerUser);
+  const rolled = rollHoursWindow(user, now);
+  const reserve = reservationSeconds(rolled, limits);
+  const token = randomBytes(32).toString('base64url');
+  const claimed: Task = {
+    ...task,
+    status: 'claimed',
+    claimed_at: now.toISOString(),
+    attempts: task.attempts + 1,
+    reserved_seconds: reserve,
+    hours_window: rolled.hours_window,
+    callback_token_hash: hashToken(token),
+    blocked_reason: null,
+  };
+  let extra: TransactItem[];
+  try {
+    extra = options.chargeItems ? await options.chargeItems(claimed, now) : [];
+  } catch (error) {
+    if (error instanceof CreditLimitReachedError) return { kind: 'blocked', until: error.resetsAt, reason: OVER_QUOTA_BADGE };
+    if (error instanceof DomainError) {
+      // A task that cannot be charged as it stands (e.g. its space is gone) waits, saying why, and is re-checked.
+      logger.warn('claim held back', { task_id: task.id, user_id: user.user_id, reason: error.message });
+      return { kind: 'blocked', until: new Date(now.getTime() + QUOTA_RECHECK_MS), reason: error.message };
+    }
+    logger.info('claim skipped', { task_id: task.id, user_id: user.user_id, reason: String(error) });
+    return { kind: 'skipped' };
+  }
+  const nextUser = accountForTransition(user, task, claimed, now);
+  try {
+    await transact([putTaskItem(claimed, { status: 'pending', attempts: task.attempts }), putUserItem(nextUser, now), ...extra]);
+  } catch (error) {
+    if (error instanceof TransactionConflictError) return { kind: 'conflict' };
+    throw error;
+  }
+  return { kind: 'claimed', task: claimed, message: { task_id: claimed.id, attempt: claimed.attempts, callback_token: token } };
+}
+
+/**
+ * Claims the user's next task that may start now, in claim order. Tasks routed to a device are
+ * left to its lease; a task whose space's credits are used up gets the over-quota badge and the
+ * user's later tasks in that space wait behind it, while tasks in other spaces may still start.
+ * When nothing can start, the user is deferred to the earliest not_before or quota re-check, so
+ * waiting work costs nothing per pass and never holds up other users in the ready index.
+ */
+/** Reads more than one page only when the first few tasks cannot start (the common claim reads 5). */
+const FIRST_PENDING_PAGE = 5;
+
+async function* pendingInClaimOrder(userId: string): AsyncGenerator<Task> {
+  const first = await listPendingTasks(userId, FIRST_PENDING_PAGE);
+  yield* first;
+  if (first.length === FIRST_PENDING_PAGE) yield* (await listPendingTasks(userId)).slice(FIRST_PENDING_PAGE);
+}
+
+async function claimForUser(user: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
+  const limits = limitsOf(user, getConfig().maxPendingPerUser);
+  const state = schedulingState(user, limits, now);
+  if (state.kind !== 'ready') {
+    // The ready index lagged behind the account; rewriting the account re-files it correctly.
+    await transact([putUserItem({ ...user, version: user.version + 1 }, now)]).catch(() => undefined);
+    return { kind: 'skipped' };
+  }
+  const iso = now.toISOString();
+  const blockedSpaces = new Map<string, string>();
+  let wakeAt: string | null = null;
+  for await (const task of pendingInClaimOrder(user.user_id)) {
+    if (task.status !== 'pending' || task.execution_location === 'local') continue;
+    if (task.not_before && task.not_before > iso) {
+      wakeAt = earlier(wakeAt, task.not_before);
+      continue;
+    }
+    const blockedReason = blockedSpaces.get(task.space_id);
+    if (blockedReason !== undefined) {
+      await markBlocked(task, blockedReason);
+      continue;
+    }
+    const attempt = await claimTask(user, task, options, now);
+    if (attempt.kind !== 'blocked') return attempt;
+    blockedSpaces.set(task.space_id, attempt.reason);
+    wakeAt = earlier(wakeAt, new Date(Math.min(attempt.until.getTime(), now.getTime() + QUOTA_RECHECK_MS)).toISOString());
+    await markBlocked(task, attempt.reason);
+  }
+  wakeAt ??= new Date(now.getTime() + NOTHING_TO_CLAIM_RECHECK_MS).toISOString();
+  await transact([putUserItem({ ...user, version: user.version + 1, next_eligible_at: wakeAt }, now)]).catch(() => undefined);
+  return { kind: 'skipped' };
+}
+
+/**
+ * One orchestrator pass: claims as many tasks as there are free slots, fairly across users
+ * (fewest running first, then least recently served; one claim per user per round), and sends
+ * each claimed task to the spawn queue. The work is bounded by `maxClaims`, not by the backlog.
+ */
+export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimResult> {
+  const clock = options.now ?? (() => new Date());
+  const maxClaims = options.maxClaims ?? 200;
+  const pageSize = options.pageSize ?? 25;
+  const result: ClaimResult = { claimed: [], conflicts: 0, promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
+  let emptyRounds = 0;
+  while (result.claimed.length < maxClaims && emptyRounds < 2) {
+    const ready = await listReadyUsers(pageSize);
+    const ids = shuffleWithinTies(ready);
+    result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
+    if (ids.length === 0) break;
+    const messages: SpawnMessage[] = [];
+    for (const userId of ids) {
+      if (result.claimed.length >= maxClaims) break;
+      const now = clock();
+      const attempt = await claimForUser(await getUser(userId, now), options, now);
+      if (attempt.kind === 'claimed') {
+        result.claimed.push(attempt.task);
+        messages.push(attempt.message);
+      } else if (attempt.kind === 'conflict') {
+        result.conflicts += 1;
+      }
+    }
+    if (messages.length > 0) await sendSpawnMessages(messages);
+    emptyRounds = messages.length === 0 ? emptyRounds + 1 : 0;
+  }
+  for (const task of result.claimed) {
+    logger.info('task claimed', { task_id: task.id, user_id: task.user_id, attempt: task.attempts, timeout_seconds: task.reserved_seconds });
+  }
+  return result;
+}

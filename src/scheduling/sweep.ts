@@ -1,0 +1,73 @@
+import { getConfig } from '../platform/config.js';
+import { logger } from '../platform/logger.js';
+import { wakeOrchestrator } from '../platform/queue/messages.js';
+import { failActiveTask, finishedTask, terminateSandbox } from '../tasks/tasks.js';
+import { transitionTask } from '../tasks/transition.js';
+import { finishOccurrence } from '../batches/batches.js';
+import { listStalledOccurrences } from '../batches/batch-store.js';
+import { listDueActiveTasks } from '../tasks/task-store.js';
+import { promoteDueUsers } from './claim.js';
+
+/** Stale claims are retried this many times before the task fails. */
+export const MAX_CLAIM_ATTEMPTS = 3;
+
+export interface SweepResult {
+  timedOut: string[];
+  requeued: string[];
+  failedStale: string[];
+  promoted: number;
+  /** Batch runs whose second write was lost (a crash between the two) and are now complete. */
+  resumedOccurrences: number;
+}
+
+/**
+ * Timeouts, stale claims, lost sandboxes: a running task past `timeout_at` is terminated and
+ * failed `Timeout` (its hours charged); a task claimed longer than the stale threshold without
+ * starting goes back to pending, and fails after MAX_CLAIM_ATTEMPTS. Each freed slot wakes the
+ * orchestrator.
+ */
+export async function sweep(now = new Date(), limit = 100): Promise<SweepResult> {
+  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], promoted: 0, resumedOccurrences: 0 };
+  const staleMs = getConfig().staleClaimingThresholdSeconds * 1000;
+  for (const candidate of await listDueActiveTasks(now, limit)) {
+    if (candidate.status === 'running' && candidate.timeout_at && candidate.timeout_at <= now.toISOString()) {
+      if (await failActiveTask(candidate.id, 'Timeout', now, { status: 'running', attempt: candidate.attempts })) {
+        result.timedOut.push(candidate.id);
+      }
+      continue;
+    }
+    if (candidate.status !== 'claimed' || !candidate.claimed_at) continue;
+    if (Date.parse(candidate.claimed_at) + staleMs > now.getTime()) continue;
+    if (candidate.attempts >= MAX_CLAIM_ATTEMPTS) {
+      const reason = `No sandbox started after ${candidate.attempts} claims; giving up`;
+      if (await failActiveTask(candidate.id, reason, now, { status: 'claimed', attempt: candidate.attempts })) {
+        result.failedStale.push(candidate.id);
+      }
+      continue;
+    }
+    const transition = await transitionTask(candidate.id, now, (task) => {
+      if (task.status !== 'claimed' || task.attempts !== candidate.attempts) return null;
+      return {
+        ...finishedTask(task, now, { status: 'pending' }),
+        completed_at: null,
+        claimed_at: null,
+        used_seconds: null,
+        reserved_seconds: null,
+        hours_window: null,
+        callback_token_hash: null,
+      };
+    });
+    if (transition) {
+      await terminateSandbox(transition.before);
+      logger.warn('stale claim returned to pending', { task_id: candidate.id, user_id: candidate.user_id, attempts: candidate.attempts });
+      result.requeued.push(candidate.id);
+    }
+  }
+  result.promoted = await promoteDueUsers(now);
+  // A batch run is written in two steps; finish any whose second step was lost 30 s ago or more.
+  for (const stalled of await listStalledOccurrences(new Date(now.getTime() - 30_000), limit)) {
+    if ((await finishOccurrence(stalled.batchId, stalled.key)).length > 0) result.resumedOccurrences += 1;
+  }
+  if (result.requeued.length + result.promoted + result.resumedOccurrences > 0) await wakeOrchestrator('sweeper');
+  return result;
+}

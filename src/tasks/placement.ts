@@ -1,0 +1,112 @@
+/**
+ * Where a task would run and what it would cost: the router's decision for the caller's devices
+ * and the quota of the task's space. `POST /tasks/estimate` shows it; creating a task stores it.
+ */
+import { estimateCredits, type CreditEstimateInput } from '../credits/pricing.js';
+import type { Task } from './task.js';
+import { canCharge, personalSpaceId, quotaStatus, type QuotaLevel } from '../credits/quota-windows.js';
+import { routeTask, type RoutingDecision } from '../routing/router.js';
+import type { TaskCreate } from './schemas.js';
+import { listExecutors } from '../executors/executor-store.js';
+import { loadQuotaState, OVER_QUOTA_BADGE, quotaUsage } from '../credits/charges.js';
+import { assertTaskSpace } from '../spaces/spaces.js';
+
+export interface TaskPlacement {
+  space_id: string;
+  decision: RoutingDecision;
+  quotaSpaceId: string;
+  quotaStatus: QuotaLevel;
+  quotaMessage: string;
+  /** The task would wait for its space's monthly credits (remote work that costs credits). */
+  overQuota: boolean;
+}
+
+/**
+ * Routes a task for `userId` without writing anything: checks the space (404 if the user is not a
+ * member), reads the user's devices and the space's quota, and asks the router. `local` with no
+ * capable online device throws `NoLocalExecutorError` (409); an unknown action is a 400.
+ */
+export async function placeTask(userId: string, input: TaskCreate, now = new Date()): Promise<TaskPlacement> {
+  const spaceId = input.space_id ?? personalSpaceId(userId);
+  await assertTaskSpace(userId, spaceId);
+  const [executors, quota] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now)]);
+  const usage = quotaUsage(quota);
+  const resets = { weeklyResetsAt: quota.weekly.end, monthlyResetsAt: quota.monthly.end };
+  const task = {
+    type: input.type,
+    integration: input.integration,
+    action: input.action,
+    title: input.title,
+    description: input.description,
+    input: input.input,
+    model: input.model,
+    estimated_tokens: input.estimated_tokens,
+    estimated_minutes: input.estimated_minutes,
+  };
+  const credits: CreditEstimateInput = {
+    type: input.type,
+    integration: input.integration,
+    action: input.action,
+    estimatedTokens: input.estimated_tokens,
+    estimatedMinutes: input.estimated_minutes,
+  };
+  // The router weighs whether a cloud run would be blocked; the status shown is for its choice.
+  const beforeRouting = quotaStatus({ ...usage, ...resets, charge: estimateCredits(credits, 'remote') });
+  const decision = routeTask({ task, preference: input.execution_preference, executors, quota: { status: beforeRouting.status }, now });
+  const status = quotaStatus({ ...usage, ...resets, charge: decision.estimated_credits });
+  return {
+    space_id: spaceId,
+    decision,
+    quotaSpaceId: quota.quotaSpaceId,
+    quotaStatus: status.status,
+    quotaMessage: status.message,
+    overQuota: decision.execution_location === 'remote' && !canCharge(usage, decision.estimated_credits),
+  };
+}
+
+/** The routing fields a new task stores (pass to `newTask` as its `extra`). */
+export function placementFields(placement: TaskPlacement): Partial<Task> {
+  const { decision } = placement;
+  return {
+    space_id: placement.space_id,
+    execution_location: decision.execution_location,
+    executor_id: decision.executor_id,
+    estimated_credits: decision.estimated_credits,
+    model: decision.model,
+    model_params: decision.model_params,
+    blocked_reason: placement.overQuota ? OVER_QUOTA_BADGE : null,
+  };
+}
+
+export interface TaskEstimate {
+  execution_location: RoutingDecision['execution_location'];
+  estimated_credits: number;
+  estimated_duration_ms: number;
+  executor_id: string | null;
+  rationale: string;
+  quota_status: QuotaLevel;
+  quota_message: string;
+  model: string | null;
+  model_params: Record<string, unknown> | null;
+  space_id: string;
+  quota_space_id: string;
+}
+
+/** POST /tasks/estimate: seed 000's response fields, plus the model and the spaces involved. Writes nothing. */
+export async function estimateTask(userId: string, input: TaskCreate, now = new Date()): Promise<TaskEstimate> {
+  const placement = await placeTask(userId, input, now);
+  const { decision } = placement;
+  return {
+    execution_location: decision.execution_location,
+    estimated_credits: decision.estimated_credits,
+    estimated_duration_ms: decision.estimated_duration_ms,
+    executor_id: decision.executor_id,
+    rationale: decision.rationale,
+    quota_status: placement.quotaStatus,
+    quota_message: placement.quotaMessage,
+    model: decision.model,
+    model_params: decision.model_params,
+    space_id: placement.space_id,
+    quota_space_id: placement.quotaSpaceId,
+  };
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
+import { storableJsonObject } from '../platform/storable-json.js';
+
+const id = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9:_\-.]+$/, 'may contain letters, digits and : _ - . only');
+
+/** Body of POST /api/v1/tasks (and of each task in a batch, and of /estimate). */
+export const taskCreateSchema = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(''),
+    project_id: id.optional(),
+    priority: z.number().int().min(1).max(4).default(3),
+    type: z.enum(['agent', 'action']).default('agent'),
+    integration: z.string().trim().min(1).max(64).optional(),
+    action: z.string().trim().min(1).max(64).optional(),
+    space_id: id.optional(),
+    group_id: id.optional(),
+    execution_preference: z.enum(EXECUTION_PREFERENCES).default('auto'),
+    input: storableJsonObject.optional(),
+    estimated_tokens: z.number().int().min(0).max(10_000_000).optional(),
+    model: z.string().trim().min(1).max(100).optional(),
+    not_before: z.iso.datetime({ offset: true }).optional(),
+    estimated_minutes: z.number().positive().max(24 * 60).optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.type === 'action' && (!body.integration || !body.action)) {
+      ctx.addIssue({ code: 'custom', path: ['integration'], message: 'an action needs integration and action' });
+    }
+    if (body.type === 'agent' && (body.integration || body.action)) {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: 'integration and action need type "action"' });
+    }
+  });
+export type TaskCreate = z.infer<typeof taskCreateSchema>;
+
+/** Body of POST /api/v1/tasks/{id}/complete. */
+export const taskResultSchema = z
+  .object({
+    status: z.enum(['completed', 'failed']),
+    summary: z.string().max(20_000).optional(),
+    files_changed: z.array(z.string().max(1024)).max(1000).optional(),
+    error: z.string().max(20_000).optional(),
+    tokens_used: z.number().int().min(0).max(100_000_000).optional(),
+  })
+  .strict();
+export type TaskResult = z.infer<typeof taskResultSchema>;
+
+export const taskListQuerySchema = z
+  .object({
+    status: z.enum(TASK_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(2048).optional(),
+  })
+  .strict();
+
+export const idParamSchema = z.object({ id });

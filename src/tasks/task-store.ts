@@ -1,0 +1,156 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../platform/aws.js';
+import { getConfig } from '../platform/config.js';
+import type { Task, TaskStatus } from './task.js';
+import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
+import type { TransactItem } from '../platform/dynamodb/transact.js';
+
+/*
+ * Tasks: pk TASK#<id>, sk TASK. Index keys are derived from the task on every write:
+ *   byUser:       gsi1pk USER#<user>,                gsi1sk <created_at>#<id>
+ *   byUserStatus: gsi2pk USER#<user>#STATUS#<status>, gsi2sk <created_at>#<id>
+ *   pending:      pendpk PENDING#<user>, pendsk <priority>#<created_at>#<id>   (only while pending)
+ *                 pendpk LOCALQ#<user>#<executor> instead for a task routed to a device: devices
+ *                 lease those (executor-store), the orchestrator never sees them
+ *   due:          duepk SWEEP, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at)
+ */
+const key = (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' });
+const DERIVED = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'pendpk', 'pendsk', 'duepk', 'duesk'] as const;
+
+/** Where a pending task routed to a device waits for that device's lease. */
+export const localQueueKey = (userId: string, executorId: string): string => `LOCALQ#${userId}#${executorId}`;
+
+export const pendingSortKey = (task: Pick<Task, 'priority' | 'created_at' | 'id'>): string =>
+  `${task.priority}#${task.created_at}#${task.id}`;
+
+/** When the sweeper must look at an active task. */
+export function sweepDeadline(task: Task, staleSeconds: number): string | null {
+  if (task.status === 'claimed' && task.claimed_at) {
+    return new Date(Date.parse(task.claimed_at) + staleSeconds * 1000).toISOString();
+  }
+  if (task.status === 'running' && task.timeout_at) return task.timeout_at;
+  return null;
+}
+
+function toItem(task: Task): Record<string, unknown> {
+  const created = `${task.created_at}#${task.id}`;
+  const item: Record<string, unknown> = {
+    ...task,
+    ...key(task.id),
+    gsi1pk: `USER#${task.user_id}`,
+    gsi1sk: created,
+    gsi2pk: `USER#${task.user_id}#STATUS#${task.status}`,
+    gsi2sk: created,
+  };
+  if (task.status === 'pending') {
+    item.pendpk =
+      task.execution_location === 'local' && task.executor_id
+        ? localQueueKey(task.user_id, task.executor_id)
+        : `PENDING#${task.user_id}`;
+    item.pendsk = pendingSortKey(task);
+  }
+  const deadline = sweepDeadline(task, getConfig().staleClaimingThresholdSeconds);
+  if (deadline) {
+    item.duepk = 'SWEEP';
+    item.duesk = `${deadline}#${task.id}`;
+  }
+  return item;
+}
+
+export function fromItem(item: Record<string, unknown>): Task {
+  const copy: Record<string, unknown> = { ...item };
+  for (const attribute of DERIVED) delete copy[attribute];
+  return copy as unknown as Task;
+}
+
+export async function getTask(taskId: string): Promise<Task | null> {
+  const result = await ddb().send(
+    new GetCommand({ TableName: getConfig().tableName, Key: key(taskId), ConsistentRead: true }),
+  );
+  return result.Item ? fromItem(result.Item) : null;
+}
+
+/**
+ * A transaction item writing `task`. With `expected`, the write only happens while the stored
+ * task is still in that status (and, when given, that attempt); without it, only if new.
+ */
+export function putTaskItem(task: Task, expected?: { status: TaskStatus; attempts?: number }): TransactItem {
+  const base = { TableName: getConfig().tableName, Item: toItem(task) };
+  if (!expected) return { Put: { ...base, ConditionExpression: 'attribute_not_exists(pk)' } };
+  const byAttempt = expected.attempts !== undefined;
+  return {
+    Put: {
+      ...base,
+      ConditionExpression: byAttempt ? '#s = :s AND attempts = :a' : '#s = :s',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: byAttempt ? { ':s': expected.status, ':a': expected.attempts } : { ':s': expected.status },
+    },
+  };
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  nextCursor: string | null;
+}
+
+/** A user's tasks, newest first, optionally in one status. */
+export async function listUserTasks(
+  userId: string,
+  options: { status?: TaskStatus; limit: number; cursor?: string },
+): Promise<TaskPage> {
+  const byStatus = options.status !== undefined;
+  const partition = byStatus ? `USER#${userId}#STATUS#${options.status}` : `USER#${userId}`;
+  const start = decodeCursor(options.cursor, {
+    partitionAttribute: byStatus ? 'gsi2pk' : 'gsi1pk',
+    partitionValue: partition,
+    sortAttribute: byStatus ? 'gsi2sk' : 'gsi1sk',
+  });
+  const result = await ddb().send(
+    new QueryCommand({
+      TableName: getConfig().tableName,
+      IndexName: byStatus ? 'byUserStatus' : 'byUser',
+      KeyConditionExpression: byStatus ? 'gsi2pk = :p' : 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: false,
+      Limit: options.limit,
+      ExclusiveStartKey: start,
+    }),
+  );
+  return { tasks: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+}
+
+/** A user's pending tasks in claim order (priority, then age); bounded by max_pending_per_user. */
+export async function listPendingTasks(userId: string, limit = 250): Promise<Task[]> {
+  const tasks: Task[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await ddb().send(
+      new QueryCommand({
+        TableName: getConfig().tableName,
+        IndexName: 'pending',
+        KeyConditionExpression: 'pendpk = :p',
+        ExpressionAttributeValues: { ':p': `PENDING#${userId}` },
+        Limit: limit - tasks.length,
+        ExclusiveStartKey: start,
+      }),
+    );
+    tasks.push(...(result.Items ?? []).map(fromItem));
+    start = result.LastEvaluatedKey;
+  } while (start && tasks.length < limit);
+  return tasks;
+}
+
+/** Active tasks whose sweep deadline has passed. */
+export async function listDueActiveTasks(now: Date, limit: number): Promise<Task[]> {
+  const result = await ddb().send(
+    new QueryCommand({
+      TableName: getConfig().tableName,
+      IndexName: 'due',
+      KeyConditionExpression: 'duepk = :p AND duesk <= :now',
+      ExpressionAttributeValues: { ':p': 'SWEEP', ':now': `${now.toISOString()}#\uffff` },
+      Limit: limit,
+    }),
+  );
+  // The index is eventually consistent: re-read each task before acting on it.
+  return (result.Items ?? []).map(fromItem);
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/platform/config.js';
+
+describe('parseConfig', () => {
+  it('uses the SPEC defaults', () => {
+    expect(parseConfig({})).toMatchObject({
+      pollIntervalSeconds: 5,
+      timeoutCheckIntervalSeconds: 60,
+      maxPendingPerUser: 50,
+      staleClaimingThresholdSeconds: 60,
+      sandboxProvider: 'process',
+    });
+  });
+
+  it.each([
+    ['POLL_INTERVAL', '0', 'POLL_INTERVAL must be an integer from 1 to 30 (got "0")'],
+    ['POLL_INTERVAL', '31', 'from 1 to 30'],
+    ['TIMEOUT_CHECK_INTERVAL', '29', 'TIMEOUT_CHECK_INTERVAL must be an integer from 30 to 300'],
+    ['MAX_PENDING_PER_USER', '201', 'MAX_PENDING_PER_USER must be an integer from 10 to 200'],
+    ['STALE_CLAIMING_THRESHOLD', 'abc', 'STALE_CLAIMING_THRESHOLD must be an integer from 30 to 300 (got "abc")'],
+    ['MAX_PENDING_PER_USER', '12.5', 'MAX_PENDING_PER_USER'],
+    ['SANDBOX_PROVIDER', 'kubernetes', 'SANDBOX_PROVIDER'],
+  ])('rejects %s=%s naming the variable and its range', (name, value, message) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('accepts the edges of each range', () => {
+    expect(parseConfig({ POLL_INTERVAL: '1', TIMEOUT_CHECK_INTERVAL: '300', MAX_PENDING_PER_USER: '10', STALE_CLAIMING_THRESHOLD: '30' })).toMatchObject({
+      pollIntervalSeconds: 1,
+      timeoutCheckIntervalSeconds: 300,
+      maxPendingPerUser: 10,
+      staleClaimingThresholdSeconds: 30,
+    });
+  });
+});
