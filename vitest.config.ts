@@ -1,12 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+/*
+ * Four projects: `unit` is pure (no network, no Java, no SQS server) and runs in seconds;
+ * `integration` and `e2e` each start one DynamoDB Local and one SQS server (global-setup.ts);
+ * `cdk` synthesizes the stack. `npm test` runs all four.
+ */
+const shared = {
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  pool: 'forks' as const,
+  env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    projects: [
+      { test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { test: { ...shared, name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
+      { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
+      { test: { ...shared, name: 'cdk', include: ['test/cdk/**/*.test.ts'] } },
+    ],
   },
 });

@@ -1,6 +1,6 @@
 import { logger } from '../../src/platform/logger.js';
 import { batchTriggerEventSchema } from '../../src/batches/schemas.js';
-import { runBatchOccurrence, type TriggerOutcome } from '../../src/batches/batches.js';
+import { runBatchOccurrence, type TriggerOutcome } from '../../src/batches/run-occurrence.js';
 
 /**
  * Invoked by EventBridge Scheduler with the schedule's Input `{ batch_id }` (and on one machine by

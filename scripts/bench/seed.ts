@@ -5,7 +5,7 @@ import type { PlanName } from '../../src/accounts/plans.js';
 import type { Task } from '../../src/tasks/task.js';
 import { newUserAccount, type UserAccount } from '../../src/accounts/account.js';
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
-import { newTask } from '../../src/tasks/tasks.js';
+import { newTask } from '../../src/tasks/create-task.js';
 import { putTaskItem } from '../../src/tasks/task-store.js';
 import { putUserItem } from '../../src/accounts/user-store.js';
 import { mapLimit } from './stats.js';

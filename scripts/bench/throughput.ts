@@ -3,7 +3,7 @@ import type { Task } from '../../src/tasks/task.js';
 import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, type UserAccount } from '../../src/accounts/account.js';
 import { getConfig } from '../../src/platform/config.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
-import { hashToken } from '../../src/tasks/tasks.js';
+import { hashToken } from '../../src/tasks/callback-token.js';
 import { putTaskItem } from '../../src/tasks/task-store.js';
 import { transact } from '../../src/platform/dynamodb/transact.js';
 import { putUserItem } from '../../src/accounts/user-store.js';

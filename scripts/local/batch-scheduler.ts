@@ -1,5 +1,5 @@
 import type { BatchTriggerEvent } from '../../src/batches/schemas.js';
-import { RESUME_STALLED_AFTER_SECONDS } from '../../src/batches/batches.js';
+import { RESUME_STALLED_AFTER_SECONDS } from '../../src/batches/materialize.js';
 import { listDueRecurringBatches, listStalledOccurrences } from '../../src/batches/batch-store.js';
 
 /*

@@ -167,3 +167,10 @@ export function accountForTransition(
   }
   return next;
 }
+
+/** The account after queueing all `tasks`: pending counter and next eligible time, one version step. */
+export function reserveQueuedTasks(user: UserAccount, tasks: readonly TaskAccounting[], now: Date): UserAccount {
+  let next = user;
+  for (const task of tasks) next = { ...accountForTransition(next, null, task, now), version: user.version };
+  return { ...next, version: user.version + 1 };
+}

@@ -6,7 +6,7 @@ import {
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { toEventBridgeScheduleExpression, type BatchSchedule } from './schedule.js';
-import { ConfigurationError } from '../platform/config.js';
+import { ConfigurationError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import type { BatchTriggerEvent } from './schemas.js';
 

@@ -234,7 +234,8 @@ function wallClockMs(instant: Date, timezone: string): number {
   return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
 }
 
-function floorToMinute(instant: Date): number {
+/** The start of the minute `instant` falls in (ms): occurrence keys and triggers are minute-grained. */
+export function floorToMinute(instant: Date): number {
   return Math.floor(instant.getTime() / MINUTE_MS) * MINUTE_MS;
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import rawPricing from '../../config/pricing.json' with { type: 'json' };
-import { ConfigurationError } from '../platform/config.js';
+import { ConfigurationError } from '../platform/errors.js';
 
 export const PRICING_CONFIG_SOURCE = 'config/pricing.json';
 

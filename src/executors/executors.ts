@@ -24,7 +24,7 @@ import { getTask, putTaskItem } from '../tasks/task-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
 import { creditChargeItems, CreditLimitReachedError } from '../credits/charges.js';
-import { hashToken } from '../tasks/tasks.js';
+import { hashToken } from '../tasks/callback-token.js';
 
 /** How long a lease waits for work at most (the API's Lambda runs 30 s). */
 export const MAX_LEASE_WAIT_MS = 20_000;

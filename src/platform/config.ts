@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigurationError } from './errors.js';
 import { ENV } from './resources.js';
 
 const intInRange = (name: string, min: number, max: number, fallback: number) =>
@@ -42,13 +43,6 @@ export interface AppConfig {
   wakeQueueUrl: string;
   sandboxProvider: 'process' | 'daytona' | 'ecs';
   callbackBaseUrl: string;
-}
-
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
 }
 
 /** Validates the environment; a bad value throws a message naming the variable and its range. */

@@ -80,3 +80,11 @@ export class ContentionError extends DomainError {
     this.name = 'ContentionError';
   }
 }
+
+/** A setting (environment variable or bundled configuration file) is missing or invalid; thrown at cold start. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}

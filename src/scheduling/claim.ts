@@ -6,7 +6,7 @@ import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages.js';
 import { CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
-import { hashToken } from '../tasks/tasks.js';
+import { hashToken } from '../tasks/callback-token.js';
 import { listPendingTasks, putTaskItem } from '../tasks/task-store.js';
 import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';

@@ -5,7 +5,7 @@ import type { SpawnMessage } from '../platform/queue/messages.js';
 import { currentSandboxProvider } from '../sandbox/current.js';
 import { getTask, putTaskItem } from '../tasks/task-store.js';
 import { transact, TransactionConflictError } from '../platform/dynamodb/transact.js';
-import { failActiveTask } from '../tasks/tasks.js';
+import { failActiveTask } from '../tasks/finish-task.js';
 
 export type SpawnOutcome = 'started' | 'already-running' | 'stale-message' | 'cancelled-meanwhile';
 

@@ -1,9 +1,9 @@
 import { getConfig } from '../platform/config.js';
 import { logger } from '../platform/logger.js';
 import { wakeOrchestrator } from '../platform/queue/messages.js';
-import { failActiveTask, finishedTask, terminateSandbox } from '../tasks/tasks.js';
+import { failActiveTask, finishedTask, terminateSandbox } from '../tasks/finish-task.js';
 import { transitionTask } from '../tasks/transition.js';
-import { finishOccurrence } from '../batches/batches.js';
+import { finishOccurrence } from '../batches/materialize.js';
 import { listStalledOccurrences } from '../batches/batch-store.js';
 import { listDueActiveTasks } from '../tasks/task-store.js';
 import { promoteDueUsers } from './claim.js';

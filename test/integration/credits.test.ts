@@ -6,7 +6,9 @@ import { monthlyWindow, weeklyWindow } from '../../src/credits/quota-windows.js'
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import { creditChargeItems, CreditLimitReachedError, OVER_QUOTA_BADGE } from '../../src/credits/charges.js';
 import { getSpaceLedger, getSpaceQuota, grantOverride, putSpace, type Caller } from '../../src/spaces/spaces.js';
-import { cancelTask, completeTask, createTask, enqueueTasks, newTask, updateUserAccount } from '../../src/tasks/tasks.js';
+import { cancelTask, completeTask } from '../../src/tasks/finish-task.js';
+import { createTask, enqueueTasks, newTask } from '../../src/tasks/create-task.js';
+import { updateUserAccount } from '../../src/accounts/limits.js';
 import { listLedger, type LedgerEntry } from '../../src/credits/ledger-store.js';
 import { getUsageUnits } from '../../src/spaces/space-store.js';
 import { getTask } from '../../src/tasks/task-store.js';

@@ -5,7 +5,10 @@ import { sweep } from '../../src/scheduling/sweep.js';
 import type { SpawnMessage } from '../../src/platform/queue/messages.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
-import { cancelTask, completeTask, createTask, getUserLimits, queueStatus } from '../../src/tasks/tasks.js';
+import { cancelTask, completeTask } from '../../src/tasks/finish-task.js';
+import { createTask } from '../../src/tasks/create-task.js';
+import { getUserLimits, updateUserAccount } from '../../src/accounts/limits.js';
+import { queueStatus, viewTasks } from '../../src/tasks/task-views.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { DomainError } from '../../src/platform/errors.js';
@@ -166,7 +169,6 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
   it('blocks a user whose monthly hours are gone, and lets them start again when an admin raises the limit', async () => {
     const owner = user();
     const t0 = new Date();
-    const { updateUserAccount } = await import('../../src/tasks/tasks.js');
     await updateUserAccount(owner, (account) => ({ ...account, overrides: { monthly_agent_hours: 0.5 } }), 'admin-1', t0);
     const first = await createTask(owner, taskCreateSchema.parse({ title: 'uses it all' }), t0);
     await claimAndSpawn(at(t0, 1));
@@ -183,7 +185,6 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
   it('a pending task with hours nearly gone waits with blocked_reason and starts after the billing cycle resets', async () => {
     const owner = user();
     const t0 = new Date('2026-11-20T10:00:00Z');
-    const { updateUserAccount, viewTasks } = await import('../../src/tasks/tasks.js');
     await updateUserAccount(owner, (account) => ({ ...account, overrides: { monthly_agent_hours: 0.5 } }), 'admin-1', t0);
     const a = await createTask(owner, taskCreateSchema.parse({ title: 'a' }), t0);
     const b = await createTask(owner, taskCreateSchema.parse({ title: 'b' }), at(t0, 0.5));

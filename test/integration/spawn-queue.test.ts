@@ -7,7 +7,7 @@ import { sqs } from '../../src/platform/aws.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
-import { createTask } from '../../src/tasks/tasks.js';
+import { createTask } from '../../src/tasks/create-task.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';

@@ -2,7 +2,10 @@ import type { Batch } from '../../../src/batches/batch.js';
 import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema } from '../../../src/batches/schemas.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';
-import { cancelBatch, createBatch, getBatchReport, getBatchView, listBatches, type BatchView } from '../../../src/batches/batches.js';
+import { cancelBatch } from '../../../src/batches/cancel-batch.js';
+import { createBatch } from '../../../src/batches/create-batch.js';
+import { getBatchReport } from '../../../src/batches/batch-report.js';
+import { getBatchView, listBatches, type BatchView } from '../../../src/batches/batch-views.js';
 import { taskResponse } from './tasks.js';
 
 /** The wire shape of a batch (its owner is the caller, so user_id is left out). */

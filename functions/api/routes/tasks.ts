@@ -4,16 +4,9 @@ import { UnauthorizedError } from '../../../src/platform/errors.js';
 import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
 import { currentSandboxProvider } from '../../../src/sandbox/current.js';
-import {
-  cancelTask,
-  completeTask,
-  createTask,
-  getOwnTask,
-  listTasks,
-  queueStatus,
-  viewTasks,
-  type TaskView,
-} from '../../../src/tasks/tasks.js';
+import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
+import { createTask } from '../../../src/tasks/create-task.js';
+import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
 
 const HIDDEN: ReadonlySet<string> = new Set(['callback_token_hash', 'hours_window', 'user_id']);
 

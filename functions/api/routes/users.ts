@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PLAN_NAMES } from '../../../src/accounts/plans.js';
 import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';
-import { getUserLimits, updateUserAccount } from '../../../src/tasks/tasks.js';
+import { getUserLimits, updateUserAccount } from '../../../src/accounts/limits.js';
 
 export async function myLimits(event: ApiEvent): Promise<ApiResult> {
   return json(200, await getUserLimits(identityOf(event).userId));

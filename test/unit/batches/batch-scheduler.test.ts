@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseSchedule } from '../../../src/batches/schedule.js';
-import { ConfigurationError } from '../../../src/platform/config.js';
+import { ConfigurationError } from '../../../src/platform/errors.js';
 import {
   createBatchSchedule,
   deleteBatchSchedule,

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { queueRefusal } from '../accounts/admission.js';
+import { getConfig } from '../platform/config.js';
+import { wakeForQueuedTasks } from '../scheduling/wake.js';
+import { type Task } from './task.js';
+import { limitsOf, reserveQueuedTasks, type UserAccount } from '../accounts/account.js';
+import { DomainError } from '../platform/errors.js';
+import { logger } from '../platform/logger.js';
+import { count } from '../platform/metrics.js';
+import type { TaskCreate } from './schemas.js';
+import { putTaskItem } from './task-store.js';
+import { getUser, putUserItem } from '../accounts/user-store.js';
+import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
+import { placeTask, placementFields } from './placement.js';
+
+/** Builds the stored task for a create request (routing decisions filled in by the caller). */
+export function newTask(userId: string, input: TaskCreate, now: Date, extra: Partial<Task> = {}): Task {
+  return {
+    id: randomUUID(),
+    user_id: userId,
+    title: input.title,
+    description: input.description,
+    project_id: input.project_id ?? null,
+    space_id: input.space_id ?? `personal:${userId}`,
+    group_id: input.group_id ?? null,
+    batch_id: null,
+    type: input.type,
+    integration: input.integration ?? null,
+    action: input.action ?? null,
+    input: input.input ?? null,
+    priority: input.priority,
+    status: 'pending',
+    execution_preference: input.execution_preference,
+    execution_location: 'remote',
+    executor_id: null,
+    model: input.model ?? null,
+    model_params: null,
+    estimated_tokens: input.estimated_tokens ?? null,
+    estimated_minutes: input.estimated_minutes ?? null,
+    estimated_credits: 0,
+    actual_credits: null,
+    not_before: input.not_before ? new Date(input.not_before).toISOString() : null,
+    created_at: now.toISOString(),
+    claimed_at: null,
+    started_at: null,
+    completed_at: null,
+    timeout_at: null,
+    reserved_seconds: null,
+    hours_window: null,
+    used_seconds: null,
+    sandbox_id: null,
+    attempts: 0,
+    result_summary: null,
+    files_changed: null,
+    failure_reason: null,
+    blocked_reason: null,
+    callback_token_hash: null,
+    ...extra,
+  };
+}
+
+function assertCanQueue(user: UserAccount, count: number, now: Date): void {
+  const refusal = queueRefusal(user, limitsOf(user, getConfig().maxPendingPerUser), count, now);
+  if (refusal?.code === 'TOO_MANY_PENDING') {
+    throw new DomainError('TOO_MANY_PENDING', `You have ${refusal.pending} pending tasks; the limit is ${refusal.limit}`);
+  }
+  if (refusal?.code === 'MONTHLY_LIMIT_REACHED') {
+    throw new DomainError('MONTHLY_LIMIT_REACHED', `All ${refusal.hours} agent-hours of this billing cycle are used; they reset at ${refusal.resetsAt}`);
+  }
+}
+
+/**
+ * Queues tasks for one user, all or nothing: the tasks and the user's pending counter are one
+ * transaction, so TOO_MANY_PENDING holds exactly under concurrent creates.
+ */
+export async function enqueueTasks(
+  userId: string,
+  tasks: Task[],
+  now: Date,
+  extraItems: TransactItem[] = [],
+): Promise<Task[]> {
+  await withOptimisticRetry(async () => {
+    const user = await getUser(userId, now);
+    assertCanQueue(user, tasks.length, now);
+    await transact([...tasks.map((task) => putTaskItem(task)), putUserItem(reserveQueuedTasks(user, tasks, now), now), ...extraItems]);
+  });
+  await wakeForQueuedTasks(tasks, 'task-created');
+  return tasks;
+}
+
+/**
+ * Creates a task with its routing decision (location, device, estimated credits, model). The space
+ * must be one the user belongs to (404 otherwise); `local` with no capable device is a 409. Remote
+ * work over its space's monthly limit is still queued, badged "Blocked (over quota)", and starts by
+ * itself after the reset or an override.
+ */
+export async function createTask(userId: string, input: TaskCreate, now = new Date()): Promise<Task> {
+  const placement = await placeTask(userId, input, now);
+  const [task] = await enqueueTasks(userId, [newTask(userId, input, now, placementFields(placement))], now);
+  count('TasksCreated');
+  logger.info('task created', { task_id: task?.id, user_id: userId });
+  return task as Task;
+}

@@ -1,0 +1,133 @@
+import { TERMINAL_STATUSES, type Task } from './task.js';
+import { DomainError, TaskNotFoundError } from '../platform/errors.js';
+import { logger } from '../platform/logger.js';
+import { count } from '../platform/metrics.js';
+import { wakeOrchestrator } from '../platform/queue/messages.js';
+import { currentSandboxProvider } from '../sandbox/current.js';
+import type { TaskResult } from './schemas.js';
+import { getTask } from './task-store.js';
+import { settledCredits, settlementItems, withTaskCharge } from '../credits/charges.js';
+import { transitionTask } from './transition.js';
+import { hashToken } from './callback-token.js';
+import { getOwnTask } from './task-views.js';
+
+/** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
+const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
+  if (!from) return 0;
+  return Math.min(task.reserved_seconds ?? 0, Math.max(0, Math.round((now.getTime() - Date.parse(from)) / 1000)));
+};
+
+/** Ends an active or pending task; the slot and the unused reserved hours are freed. */
+export function finishedTask(task: Task, now: Date, outcome: Pick<Task, 'status'> & Partial<Task>): Task {
+  return {
+    ...task,
+    completed_at: now.toISOString(),
+    used_seconds: task.status === 'pending' ? 0 : elapsedSeconds(task, now),
+    callback_token_hash: task.callback_token_hash,
+    ...outcome,
+  };
+}
+
+/**
+ * Stops the sandbox of the task as it was before it ended. A claimed task has no recorded
+ * sandbox, but its spawner may have started one and crashed before writing `running`: that
+ * attempt's sandbox is looked up by task and attempt, so no agent is left running unseen.
+ */
+export async function terminateSandbox(task: Task): Promise<void> {
+  const provider = currentSandboxProvider();
+  try {
+    if (task.sandbox_id) await provider.terminate(task.sandbox_id);
+    else if (task.status === 'claimed') await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
+  } catch (error) {
+    logger.error('could not terminate sandbox', { task_id: task.id, user_id: task.user_id, sandbox_id: task.sandbox_id, error });
+  }
+}
+
+export async function cancelTask(userId: string, taskId: string, now = new Date()): Promise<void> {
+  await getOwnTask(userId, taskId);
+  const transition = await withTaskCharge(taskId, (charge) =>
+    transitionTask(
+      taskId,
+      now,
+      (task) => {
+        if (TERMINAL_STATUSES.has(task.status)) {
+          throw new DomainError('TASK_ALREADY_COMPLETED', `Task ${taskId} is already ${task.status}`);
+        }
+        return finishedTask(task, now, {
+          status: 'cancelled',
+          failure_reason: 'Cancelled by user',
+          actual_credits: settledCredits(task, charge, now),
+        });
+      },
+      (before, after) => settlementItems(before, after, charge, now),
+    ),
+  );
+  if (!transition) throw new TaskNotFoundError(taskId);
+  logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
+  await terminateSandbox(transition.before);
+  if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
+}
+
+/**
+ * A sandbox's or device's report. Idempotent: a report for a finished task changes nothing and
+ * still answers ok. The token must be the one minted for this task's current attempt.
+ */
+export async function completeTask(taskId: string, token: string, result: TaskResult, now = new Date()): Promise<void> {
+  const task = await getTask(taskId);
+  if (!task) throw new TaskNotFoundError(taskId);
+  if (!task.callback_token_hash || task.callback_token_hash !== hashToken(token)) {
+    throw new DomainError('UNAUTHORIZED', 'The callback token is not valid for this task');
+  }
+  const transition = await withTaskCharge(taskId, (charge) =>
+    transitionTask(
+      taskId,
+      now,
+      (current) => {
+        if (current.status !== 'claimed' && current.status !== 'running') return null;
+        if (current.callback_token_hash !== task.callback_token_hash) return null;
+        return finishedTask(current, now, {
+          status: result.status,
+          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+          result_summary: result.summary ?? null,
+          files_changed: result.files_changed ?? null,
+          failure_reason: result.status === 'failed' ? (result.error ?? 'Failed without a reason') : null,
+          actual_credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used }),
+        });
+      },
+      // The unused part of the up-front charge is refunded from the reported usage.
+      (before, after) => settlementItems(before, after, charge, now),
+    ),
+  );
+  if (transition) {
+    logger.info('task finished', { task_id: taskId, user_id: task.user_id, status: result.status });
+    count(result.status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
+    await wakeOrchestrator('slot-freed');
+  }
+}
+
+/** Fails an active task from a system job (timeout, spawn gave up); no-op if it already moved on. */
+export async function failActiveTask(
+  taskId: string,
+  reason: string,
+  now: Date,
+  expected: { status?: Task['status']; attempt?: number } = {},
+): Promise<boolean> {
+  const transition = await withTaskCharge(taskId, (charge) =>
+    transitionTask(
+      taskId,
+      now,
+      (task) => {
+        if (task.status !== 'claimed' && task.status !== 'running') return null;
+        if (expected.status && task.status !== expected.status) return null;
+        if (expected.attempt !== undefined && task.attempts !== expected.attempt) return null;
+        return finishedTask(task, now, { status: 'failed', failure_reason: reason, actual_credits: settledCredits(task, charge, now) });
+      },
+      (before, after) => settlementItems(before, after, charge, now),
+    ),
+  );
+  if (!transition) return false;
+  logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
+  await terminateSandbox(transition.before);
+  await wakeOrchestrator('slot-freed');
+  return true;
+}
