@@ -1,5 +1,5 @@
 /**
- * Deploy-time knobs of the Nightshift stack, their defaults (SPEC section 4, "Configuration") and
+ * Deploy-time knobs of the Nightshift stack, their defaults and
  * the range checks. Ranges are checked at synth so that a bad value fails `cdk synth` with the
  * variable's name instead of a Lambda that refuses to start after deployment.
  */

@@ -13,7 +13,7 @@ import * as users from './routes/users.js';
 /** A route; long polls (device leases) read the Lambda's remaining time from `context`. */
 type Route = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
-/** routeKey (as in shared/http/route-table.ts) -> handler. */
+/** routeKey (as in src/platform/http/route-table.ts) -> handler. */
 export const routes: Record<string, Route> = {
   'GET /api/v1/health': health,
   'POST /api/v1/tasks': tasks.create,

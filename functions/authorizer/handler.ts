@@ -8,7 +8,7 @@ import { apiKeyAuthorizerContext } from '../../src/api-keys/api-keys.js';
 /*
  * HTTP API Lambda REQUEST authorizer (simple responses): `Authorization: Bearer <JWT>` verified
  * against the issuer's JWKS, or `x-api-key` looked up by its hash. The context is what
- * identityOf (shared/http/api-handler.ts) reads: `user_id` and comma-joined `groups`.
+ * identityOf (src/platform/http/api-handler.ts) reads: `user_id` and comma-joined `groups`.
  */
 export type AuthorizerContext = Record<string, string>;
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;

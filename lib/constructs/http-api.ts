@@ -21,9 +21,9 @@ export interface HttpApiProps {
 }
 
 const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteDefinition['auth'], 'user'>, string> = {
-  none: 'Public by design: health check (SPEC section 4, "health (no auth)").',
+  none: 'Public by design: the health check answers without credentials so load balancers and monitors can call it.',
   callback:
-    "Sandbox callback: a sandbox carries no user credentials; the handler checks the task's one-time callback token (SPEC section 2, Sandboxes).",
+    "Sandbox callback: a sandbox carries no user credentials; the handler checks the task's one-time callback token (minted per attempt, stored hashed).",
 };
 
 // A Lambda authorizer with identity sources is skipped (401) unless *all* of them are present,
@@ -49,7 +49,7 @@ const accessLogFormat = (): AccessLogFormat =>
   );
 
 /**
- * The HTTP API: exactly the routes of shared/http/route-table.ts, all served by one Lambda
+ * The HTTP API: exactly the routes of src/platform/http/route-table.ts, all served by one Lambda
  * integration, on a throttled `$default` stage with access logs.
  */
 export class HttpApi extends Construct {

@@ -45,7 +45,7 @@ const queueProps = (definition: QueueDefinition): sqs.QueueProps => ({
   enforceSSL: true,
 });
 
-/** The table and the queues, built from shared/infra/resources.ts and nothing else. */
+/** The table and the queues, built from src/platform/resources.ts and nothing else. */
 export class Storage extends Construct {
   readonly table: dynamodb.Table;
   readonly spawnQueue: sqs.Queue;

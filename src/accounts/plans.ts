@@ -1,4 +1,4 @@
-/** Plans are code configuration (SPEC section 2); an admin may change a user's plan or override limits. */
+/** Plans are code configuration, not data; an admin may change a user's plan or override its limits per user. */
 
 export const PLAN_NAMES = ['free', 'pro', 'team', 'enterprise'] as const;
 export type PlanName = (typeof PLAN_NAMES)[number];

@@ -3,7 +3,7 @@ import type { Task, TaskStatus } from '../tasks/task.js';
 /** What happened to a task, in the words of the morning report. Unfinished tasks keep their status. */
 export type TaskOutcome = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'pending' | 'claimed' | 'running';
 
-/** The reason the sweeper gives a task it stopped at its timeout (shared/orchestrator/sweep.ts). */
+/** The reason the sweeper gives a task it stopped at its timeout (src/scheduling/sweep.ts). */
 export const TIMEOUT_REASON = 'Timeout';
 
 export function taskOutcome(task: Pick<Task, 'status' | 'failure_reason'>): TaskOutcome {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { taskCreateSchema } from '../tasks/schemas.js';
 
-/** Up to this many tasks per batch (SPEC: a batch groups up to 100 tasks). */
+/** Up to this many tasks per batch: a run is queued all or nothing, in at most two transactions. */
 export const MAX_BATCH_TASKS = 100;
 
 const isTimeZone = (value: string): boolean => {

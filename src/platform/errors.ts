@@ -1,5 +1,5 @@
 /**
- * Typed domain errors with stable codes. Exactly one place (shared/http/api-handler.ts) maps them
+ * Typed domain errors with stable codes. Exactly one place (src/platform/http/api-handler.ts) maps them
  * to HTTP; everything else throws these and never builds responses.
  */
 export type ErrorCode =

@@ -2,7 +2,7 @@
  * The one description of Nightshift's storage and queues. The CDK stack (lib/) and the local
  * bootstrap (scripts/local/) both build from these objects, so local and AWS cannot drift.
  * Key layout per item type is documented in docs/data-model.md; the code that writes keys lives
- * in shared/store/.
+ * in each capability's `*-store.ts`.
  */
 
 export interface IndexDefinition {

@@ -92,7 +92,7 @@ export interface TaskEstimate {
   quota_space_id: string;
 }
 
-/** POST /tasks/estimate: seed 000's response fields, plus the model and the spaces involved. Writes nothing. */
+/** POST /tasks/estimate: where the task would run, its credits and time, the quota message, the model and the spaces involved. Writes nothing. */
 export async function estimateTask(userId: string, input: TaskCreate, now = new Date()): Promise<TaskEstimate> {
   const placement = await placeTask(userId, input, now);
   const { decision } = placement;

@@ -8,7 +8,7 @@ import { eventually, startTestStack } from '../support/local-env.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 
 /*
- * SPEC invariant 6 over HTTP on the local stack: every user route needs credentials, a user sees
+ * Authorization over HTTP on the local stack: every user route needs credentials, a user sees
  * only their own things, admin routes need the admin group, a callback token opens one task.
  */
 type Stack = Awaited<ReturnType<typeof startTestStack>>;

@@ -7,7 +7,7 @@ import { startTestStack } from '../support/local-env.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 
 /*
- * SPEC invariant 7 over HTTP on the local stack: bad input gets a 4xx with an error code and a
+ * Hostile input over HTTP on the local stack: bad input gets a 4xx with an error code and a
  * message, never a 5xx, and a rejected request changes nothing the user can see.
  */
 type Stack = Awaited<ReturnType<typeof startTestStack>>;

@@ -18,7 +18,7 @@ export async function setPlan(event: ApiEvent): Promise<ApiResult> {
   return json(200, await updateUserAccount(id, (user) => ({ ...user, plan }), identity.userId));
 }
 
-/** Seed 002's per-user columns; null removes an override (back to the plan's value). */
+/** The per-user limit overrides an admin may set; null removes an override (back to the plan's value). */
 const limitsSchema = z
   .object({
     max_concurrent_agents: z.number().int().min(0).max(1000).nullable().optional(),

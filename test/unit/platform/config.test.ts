@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/platform/config.js';
 
 describe('parseConfig', () => {
-  it('uses the SPEC defaults', () => {
+  it('uses the documented defaults', () => {
     expect(parseConfig({})).toMatchObject({
       pollIntervalSeconds: 5,
       timeoutCheckIntervalSeconds: 60,
