@@ -90,6 +90,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
       'layers/dependency-direction': 'error',
+      // `import { z }` makes bundlers keep every zod locale (+370 KB in each Lambda bundle).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "Use `import * as z from 'zod'`: the named `z` pulls every zod locale into the bundle.",
+        },
+      ],
     },
   },
   {

@@ -1,6 +1,6 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../../src/platform/errors.js';
 import { logger } from '../../src/platform/logger.js';
 import { apiKeyAuthorizerContext } from '../../src/api-keys/api-keys.js';

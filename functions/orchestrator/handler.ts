@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../../src/platform/logger.js';
 import { claimLatency, count, publishMetrics } from '../../src/platform/metrics.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';

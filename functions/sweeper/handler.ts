@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../../src/platform/logger.js';
 import { sweep } from '../../src/scheduling/sweep.js';
 import { count, publishMetrics } from '../../src/platform/metrics.js';

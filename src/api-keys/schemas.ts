@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Body of POST /api/v1/users/me/api-keys. `expires_at` null or absent: the key never expires. */
 export const apiKeyCreateSchema = z

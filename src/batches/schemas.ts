@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { taskCreateSchema } from '../tasks/schemas.js';
 
 /** Up to this many tasks per batch: a run is queued all or nothing, in at most two transactions. */

@@ -3,7 +3,7 @@
  * read from `config/pricing.json` once at cold start and validated here. The zod schema is the
  * source of the types; nothing else parses the file.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import rawPricing from '../../config/pricing.json' with { type: 'json' };
 import { ConfigurationError } from '../platform/errors.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * Free-form JSON that is stored as a DynamoDB map (a task's `input`). Any JSON parses, but

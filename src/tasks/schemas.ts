@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
 import { storableJsonObject } from '../platform/storable-json.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Task } from '../../../src/tasks/task.js';
 import { UnauthorizedError } from '../../../src/platform/errors.js';
 import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';

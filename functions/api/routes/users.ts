@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PLAN_NAMES } from '../../../src/accounts/plans.js';
 import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import type { z} from 'zod';
-import { ZodError, type ZodType } from 'zod';
+import type * as z from 'zod';
+import { ZodError } from 'zod';
 import { DomainError, ERROR_STATUS, ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { publishMetrics } from '../metrics.js';
@@ -50,7 +50,7 @@ export function requireAdmin(identity: Identity): void {
 export const MAX_BODY_BYTES = 256 * 1024;
 
 /** Parses and validates the JSON body; anything malformed is a 400 that changed nothing. */
-export function parseBody<S extends ZodType>(event: ApiEvent, schema: S): z.infer<S> {
+export function parseBody<S extends z.ZodType>(event: ApiEvent, schema: S): z.infer<S> {
   const raw = event.body ?? '';
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
@@ -65,7 +65,7 @@ export function parseBody<S extends ZodType>(event: ApiEvent, schema: S): z.infe
   return schema.parse(json);
 }
 
-export function parseWith<S extends ZodType>(value: unknown, schema: S): z.infer<S> {
+export function parseWith<S extends z.ZodType>(value: unknown, schema: S): z.infer<S> {
   return schema.parse(value ?? {});
 }
 

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqs } from '../aws.js';
 import { getConfig } from '../config.js';
 import { logger } from '../logger.js';

@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ZodType, z } from 'zod';
+import type * as z from 'zod';
 import { logger } from '../logger.js';
 
 /**
@@ -7,7 +7,7 @@ import { logger } from '../logger.js';
  * so one bad message is retried without redoing the rest. A body that fails validation can never
  * succeed: it is logged and dropped rather than retried into the DLQ.
  */
-export async function processRecords<S extends ZodType>(
+export async function processRecords<S extends z.ZodType>(
   event: SQSEvent,
   schema: S,
   handle: (message: z.infer<S>, record: SQSRecord) => Promise<unknown>,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorResponse } from '../../../src/platform/http/api-handler.js';
 import { DomainError } from '../../../src/platform/errors.js';
 
