@@ -5,7 +5,8 @@ import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, sc
 import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages.js';
-import { CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
+import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
+import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { listPendingTasks, putTaskItem } from '../tasks/task-store.js';
 import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
@@ -71,7 +72,8 @@ type Attempt =
   | { kind: 'claimed'; task: Task; message: SpawnMessage }
   | { kind: 'skipped' }
   | { kind: 'conflict' }
-  | { kind: 'blocked'; until: Date; reason: string };
+  | { kind: 'blocked'; until: Date; reason: string }
+  | { kind: 'never-fits'; reason: string };
 
 /** A user whose every remote task waits for credits is looked at again after at most this (an override or a raised limit wakes them at once). */
 export const QUOTA_RECHECK_MS = 10 * 60_000;
@@ -110,6 +112,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
   try {
     extra = options.chargeItems ? await options.chargeItems(claimed, now) : [];
   } catch (error) {
+    if (error instanceof CreditEstimateExceedsLimitError) return { kind: 'never-fits', reason: error.message };
     if (error instanceof CreditLimitReachedError) return { kind: 'blocked', until: error.resetsAt, reason: OVER_QUOTA_BADGE };
     if (error instanceof DomainError) {
       // A task that cannot be charged as it stands (e.g. its space is gone) waits, saying why, and is re-checked.
@@ -145,7 +148,8 @@ async function* pendingInClaimOrder(userId: string): AsyncGenerator<Task> {
   if (first.length === FIRST_PENDING_PAGE) yield* (await listPendingTasks(userId)).slice(FIRST_PENDING_PAGE);
 }
 
-async function claimForUser(user: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
+async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
+  let user = stored;
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const state = schedulingState(user, limits, now);
   if (state.kind !== 'ready') {
@@ -168,6 +172,12 @@ async function claimForUser(user: StoredUser, options: ClaimOptions, now: Date):
       continue;
     }
     const attempt = await claimTask(user, task, options, now);
+    if (attempt.kind === 'never-fits') {
+      // The limit was lowered below this task's estimate: it fails, and the user's next task is tried.
+      await failPendingTask(task.id, attempt.reason, now, task.attempts);
+      user = await getUser(user.user_id, now);
+      continue;
+    }
     if (attempt.kind !== 'blocked') return attempt;
     blockedSpaces.set(task.space_id, attempt.reason);
     wakeAt = earlier(wakeAt, new Date(Math.min(attempt.until.getTime(), now.getTime() + QUOTA_RECHECK_MS)).toISOString());

@@ -131,3 +131,18 @@ export async function failActiveTask(
   await wakeOrchestrator('slot-freed');
   return true;
 }
+
+/**
+ * Fails a pending task that can never start (its estimate exceeds its space's whole credit limit);
+ * no-op if it is no longer pending in the attempt seen. Nothing was charged, so nothing settles.
+ */
+export async function failPendingTask(taskId: string, reason: string, now: Date, attempt: number): Promise<boolean> {
+  const transition = await transitionTask(taskId, now, (task) => {
+    if (task.status !== 'pending' || task.attempts !== attempt) return null;
+    return finishedTask(task, now, { status: 'failed', failure_reason: reason, blocked_reason: null, actual_credits: 0 });
+  });
+  if (!transition) return false;
+  logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
+  count('TasksFailed');
+  return true;
+}
