@@ -4,6 +4,7 @@ import type { Task } from '../tasks/task.js';
 import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
 import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
+import { count } from '../platform/metrics.js';
 import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages.js';
 import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
 import { failPendingTask } from '../tasks/finish-task.js';
@@ -29,12 +30,17 @@ export interface ClaimOptions {
 export interface ClaimResult {
   claimed: Task[];
   conflicts: number;
+  /** Users whose claim failed unexpectedly this pass (logged with the id; retried after CLAIM_FAILURE_RETRY_MS). */
+  failedUsers: string[];
   promoted: number;
   /** Users with claimable work seen in the ready index (the PendingTasks metric). */
   readyUsersSeen: number;
 }
 
-/** Re-files users whose wait is over (not_before reached, hours reset) so they become ready. */
+/**
+ * Re-files users whose wait is over (not_before reached, hours reset) so they become ready. Each
+ * user is handled on its own: one that fails is logged and counted, and stays due for the next pass.
+ */
 export async function promoteDueUsers(now: Date, limit = 50): Promise<number> {
   const ids = await listDueDeferredUserIds(now, limit);
   let promoted = 0;
@@ -44,7 +50,9 @@ export async function promoteDueUsers(now: Date, limit = 50): Promise<number> {
       await transact([putUserItem({ ...rollHoursWindow(user, now), version: user.version + 1 }, now)]);
       promoted += 1;
     } catch (error) {
-      if (!(error instanceof TransactionConflictError)) throw error;
+      if (error instanceof TransactionConflictError) continue;
+      logger.error('could not promote a due user; retried next pass', { user_id: userId, error });
+      count('PassItemFailures');
     }
   }
   return promoted;
@@ -77,6 +85,8 @@ type Attempt =
 
 /** A user whose every remote task waits for credits is looked at again after at most this (an override or a raised limit wakes them at once). */
 export const QUOTA_RECHECK_MS = 10 * 60_000;
+/** A user whose claim failed unexpectedly leaves the ready index for this long, so it never holds its head. */
+export const CLAIM_FAILURE_RETRY_MS = 15_000;
 /** A ready user with no remote task in sight (all routed to devices) is looked at again after this. */
 export const NOTHING_TO_CLAIM_RECHECK_MS = 60_000;
 
@@ -189,34 +199,68 @@ async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date
 }
 
 /**
+ * After an unexpected error in a user's claim: the user leaves the ready index for a short while
+ * (the due index brings them back), so a failing account never keeps the head of `ready` and
+ * starves the users behind it. Best effort: if even this write fails, the pass still skips them.
+ */
+async function deferFailedUser(userId: string, now: Date): Promise<void> {
+  try {
+    const user = await getUser(userId, now);
+    if (user.version === 0) return;
+    const retryAt = new Date(now.getTime() + CLAIM_FAILURE_RETRY_MS).toISOString();
+    await transact([putUserItem({ ...user, version: user.version + 1, next_eligible_at: earlier(user.next_eligible_at, retryAt) }, now)]);
+  } catch (error) {
+    logger.warn('could not defer a user whose claim failed', { user_id: userId, error });
+  }
+}
+
+/**
  * One orchestrator pass: claims as many tasks as there are free slots, fairly across users
  * (fewest running first, then least recently served; one claim per user per round), and sends
  * each claimed task to the spawn queue. The work is bounded by `maxClaims`, not by the backlog.
+ * Each user is claimed for on their own: an unexpected error is logged with the user's id,
+ * counted (`PassItemFailures`) and retried shortly, and the spawn messages of the tasks already
+ * claimed are sent whatever happens later in the pass.
  */
 export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimResult> {
   const clock = options.now ?? (() => new Date());
   const maxClaims = options.maxClaims ?? 200;
   const pageSize = options.pageSize ?? 25;
-  const result: ClaimResult = { claimed: [], conflicts: 0, promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
+  const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
+  const failed = new Set<string>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
     const ready = await listReadyUsers(pageSize);
-    const ids = shuffleWithinTies(ready);
+    const ids = shuffleWithinTies(ready).filter((id) => !failed.has(id));
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0) break;
     const messages: SpawnMessage[] = [];
-    for (const userId of ids) {
-      if (result.claimed.length >= maxClaims) break;
-      const now = clock();
-      const attempt = await claimForUser(await getUser(userId, now), options, now);
-      if (attempt.kind === 'claimed') {
-        result.claimed.push(attempt.task);
-        messages.push(attempt.message);
-      } else if (attempt.kind === 'conflict') {
-        result.conflicts += 1;
+    try {
+      for (const userId of ids) {
+        if (result.claimed.length >= maxClaims) break;
+        const now = clock();
+        let attempt: Attempt;
+        try {
+          attempt = await claimForUser(await getUser(userId, now), options, now);
+        } catch (error) {
+          failed.add(userId);
+          result.failedUsers.push(userId);
+          logger.error('claim failed; the user is retried shortly', { user_id: userId, error });
+          count('PassItemFailures');
+          await deferFailedUser(userId, now);
+          continue;
+        }
+        if (attempt.kind === 'claimed') {
+          result.claimed.push(attempt.task);
+          messages.push(attempt.message);
+        } else if (attempt.kind === 'conflict') {
+          result.conflicts += 1;
+        }
       }
+    } finally {
+      // A claimed task must not wait for the stale-claim sweep because something after its claim threw.
+      if (messages.length > 0) await sendSpawnMessages(messages);
     }
-    if (messages.length > 0) await sendSpawnMessages(messages);
     emptyRounds = messages.length === 0 ? emptyRounds + 1 : 0;
   }
   for (const task of result.claimed) {
