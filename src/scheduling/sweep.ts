@@ -9,6 +9,7 @@ import { finishOccurrence } from '../batches/materialize.js';
 import { listStalledOccurrences } from '../batches/batch-store.js';
 import { listDueActiveTasks } from '../tasks/task-store.js';
 import { promoteDueUsers } from './claim.js';
+import { handleUnleasedDeviceTask } from '../routing/unleased-device-work.js';
 
 /** Stale claims are retried this many times before the task fails. */
 export const MAX_CLAIM_ATTEMPTS = 3;
@@ -17,6 +18,10 @@ export interface SweepResult {
   timedOut: string[];
   requeued: string[];
   failedStale: string[];
+  /** Device work not leased in time, now queued for the cloud. */
+  rerouted: string[];
+  /** `local` work no device leased within LOCAL_MAX_WAIT. */
+  failedNoDevice: string[];
   /** Tasks (or batch runs) this pass could not handle; logged with the id, retried next pass. */
   failedItems: string[];
   promoted: number;
@@ -31,7 +36,7 @@ export interface SweepResult {
  * orchestrator.
  */
 export async function sweep(now = new Date(), limit = 100): Promise<SweepResult> {
-  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], failedItems: [], promoted: 0, resumedOccurrences: 0 };
+  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], rerouted: [], failedNoDevice: [], failedItems: [], promoted: 0, resumedOccurrences: 0 };
   for (const candidate of await listDueActiveTasks(now, limit)) {
     try {
       await sweepTask(candidate, now, result);
@@ -61,6 +66,12 @@ function passItemFailed(result: SweepResult, id: string, what: string, error: un
 
 async function sweepTask(candidate: Task, now: Date, result: SweepResult): Promise<void> {
   const staleMs = getConfig().staleClaimingThresholdSeconds * 1000;
+  if (candidate.status === 'pending') {
+    const outcome = await handleUnleasedDeviceTask(candidate, now);
+    if (outcome === 'rerouted') result.rerouted.push(candidate.id);
+    if (outcome === 'failed') result.failedNoDevice.push(candidate.id);
+    return;
+  }
   if (candidate.status === 'running' && candidate.timeout_at && candidate.timeout_at <= now.toISOString()) {
     if (await failActiveTask(candidate.id, 'Timeout', now, { status: 'running', attempt: candidate.attempts })) {
       result.timedOut.push(candidate.id);

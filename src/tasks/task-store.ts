@@ -4,6 +4,7 @@ import { getConfig } from '../platform/config.js';
 import type { Task, TaskStatus } from './task.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
+import { deviceWaitDeadline, type DeviceWaitLimits } from '../routing/device-wait.js';
 
 /*
  * Tasks: pk TASK#<id>, sk TASK. Index keys are derived from the task on every write:
@@ -12,7 +13,8 @@ import type { TransactItem } from '../platform/dynamodb/transact.js';
  *   pending:      pendpk PENDING#<user>, pendsk <priority>#<created_at>#<id>   (only while pending)
  *                 pendpk LOCALQ#<user>#<executor> instead for a task routed to a device: devices
  *                 lease those (executor-store), the orchestrator never sees them
- *   due:          duepk SWEEP, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at)
+ *   due:          duepk SWEEP, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at;
+ *                 pending on a device: when it stops waiting for the lease, see routing/device-wait)
  */
 const key = (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' });
 const DERIVED = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'pendpk', 'pendsk', 'duepk', 'duesk'] as const;
@@ -23,8 +25,17 @@ export const localQueueKey = (userId: string, executorId: string): string => `LO
 export const pendingSortKey = (task: Pick<Task, 'priority' | 'created_at' | 'id'>): string =>
   `${task.priority}#${task.created_at}#${task.id}`;
 
-/** When the sweeper must look at an active task. */
-export function sweepDeadline(task: Task, staleSeconds: number): string | null {
+export interface SweepSettings {
+  staleSeconds: number;
+  deviceWait: DeviceWaitLimits;
+}
+
+/** When the sweeper must look at an active task, or at a pending one waiting for a device's lease. */
+export function sweepDeadline(task: Task, settings: SweepSettings): string | null {
+  const staleSeconds = settings.staleSeconds;
+  if (task.status === 'pending' && task.execution_location === 'local' && task.executor_id) {
+    return deviceWaitDeadline(task, settings.deviceWait);
+  }
   if (task.status === 'claimed' && task.claimed_at) {
     return new Date(Date.parse(task.claimed_at) + staleSeconds * 1000).toISOString();
   }
@@ -49,7 +60,11 @@ function toItem(task: Task): Record<string, unknown> {
         : `PENDING#${task.user_id}`;
     item.pendsk = pendingSortKey(task);
   }
-  const deadline = sweepDeadline(task, getConfig().staleClaimingThresholdSeconds);
+  const config = getConfig();
+  const deadline = sweepDeadline(task, {
+    staleSeconds: config.staleClaimingThresholdSeconds,
+    deviceWait: { leaseTimeoutSeconds: config.localLeaseTimeoutSeconds, maxWaitSeconds: config.localMaxWaitSeconds },
+  });
   if (deadline) {
     item.duepk = 'SWEEP';
     item.duesk = `${deadline}#${task.id}`;

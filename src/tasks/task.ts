@@ -52,5 +52,7 @@ export interface Task {
   files_changed: string[] | null;
   failure_reason: string | null;
   blocked_reason: string | null;
+  /** Why the task runs where it does when that changed after create (e.g. re-routed to the cloud). */
+  routing_note?: string | null;
   callback_token_hash: string | null;
 }
