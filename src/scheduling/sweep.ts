@@ -9,6 +9,7 @@ import { finishOccurrence } from '../batches/materialize.js';
 import { listStalledOccurrences } from '../batches/batch-store.js';
 import { listDueActiveTasks } from '../tasks/task-store.js';
 import { promoteDueUsers } from './claim.js';
+import { failLostSandboxes } from './sandbox-liveness.js';
 import { handleUnleasedDeviceTask } from '../routing/unleased-device-work.js';
 
 /** Stale claims are retried this many times before the task fails. */
@@ -22,6 +23,8 @@ export interface SweepResult {
   rerouted: string[];
   /** `local` work no device leased within LOCAL_MAX_WAIT. */
   failedNoDevice: string[];
+  /** Running tasks whose sandbox the provider reports gone, failed "sandbox lost". */
+  lostSandboxes: string[];
   /** Tasks (or batch runs) this pass could not handle; logged with the id, retried next pass. */
   failedItems: string[];
   promoted: number;
@@ -36,7 +39,7 @@ export interface SweepResult {
  * orchestrator.
  */
 export async function sweep(now = new Date(), limit = 100): Promise<SweepResult> {
-  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], rerouted: [], failedNoDevice: [], failedItems: [], promoted: 0, resumedOccurrences: 0 };
+  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], rerouted: [], failedNoDevice: [], lostSandboxes: [], failedItems: [], promoted: 0, resumedOccurrences: 0 };
   for (const candidate of await listDueActiveTasks(now, limit)) {
     try {
       await sweepTask(candidate, now, result);
@@ -45,6 +48,9 @@ export async function sweep(now = new Date(), limit = 100): Promise<SweepResult>
       passItemFailed(result, candidate.id, 'task', error);
     }
   }
+  const liveness = await failLostSandboxes(now);
+  result.lostSandboxes.push(...liveness.lost);
+  result.failedItems.push(...liveness.failedItems);
   result.promoted = await promoteDueUsers(now);
   // A batch run is written in two steps; finish any whose second step was lost 30 s ago or more.
   for (const stalled of await listStalledOccurrences(new Date(now.getTime() - 30_000), limit)) {

@@ -105,12 +105,16 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
   }
 }
 
-/** Fails an active task from a system job (timeout, spawn gave up); no-op if it already moved on. */
+/**
+ * Fails an active task from a system job (timeout, spawn gave up, sandbox lost); no-op if it
+ * already moved on. With `aliveUntil`, hours and credits are charged up to then, not to `now`.
+ */
 export async function failActiveTask(
   taskId: string,
   reason: string,
   now: Date,
-  expected: { status?: Task['status']; attempt?: number } = {},
+  expected: { status?: Task['status']; attempt?: number; sandboxId?: string } = {},
+  aliveUntil?: Date,
 ): Promise<boolean> {
   const transition = await withTaskCharge(taskId, (charge) =>
     transitionTask(
@@ -120,7 +124,14 @@ export async function failActiveTask(
         if (task.status !== 'claimed' && task.status !== 'running') return null;
         if (expected.status && task.status !== expected.status) return null;
         if (expected.attempt !== undefined && task.attempts !== expected.attempt) return null;
-        return finishedTask(task, now, { status: 'failed', failure_reason: reason, actual_credits: settledCredits(task, charge, now) });
+        if (expected.sandboxId !== undefined && task.sandbox_id !== expected.sandboxId) return null;
+        const until = aliveUntil && aliveUntil < now ? aliveUntil : now;
+        return finishedTask(task, now, {
+          status: 'failed',
+          failure_reason: reason,
+          used_seconds: task.status === 'running' ? elapsedSeconds(task, until) : 0,
+          actual_credits: settledCredits(task, charge, until),
+        });
       },
       (before, after) => settlementItems(before, after, charge, now),
     ),

@@ -169,3 +169,29 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<Task
   // The index is eventually consistent: re-read each task before acting on it.
   return (result.Items ?? []).map(fromItem);
 }
+
+/**
+ * Running tasks, from the `due` index (every running task is on it until its timeout), a page at
+ * a time up to `limit`: what the sweeper asks the sandbox provider about. Bounded by how many
+ * tasks may run at once, not by the backlog. The index lags: callers re-read before acting.
+ */
+export async function listRunningTasks(limit: number): Promise<Task[]> {
+  const tasks: Task[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await ddb().send(
+      new QueryCommand({
+        TableName: getConfig().tableName,
+        IndexName: 'due',
+        KeyConditionExpression: 'duepk = :p',
+        FilterExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':p': 'SWEEP', ':running': 'running' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    tasks.push(...(result.Items ?? []).map(fromItem));
+    start = result.LastEvaluatedKey;
+  } while (start && tasks.length < limit);
+  return tasks.slice(0, limit);
+}
