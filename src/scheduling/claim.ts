@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { getConfig } from '../platform/config.js';
 import type { Task } from '../tasks/task.js';
-import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
+import { accountForTransition, limitsOf, orchestratorPendingCount, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
 import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import { count } from '../platform/metrics.js';
@@ -9,7 +9,7 @@ import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages
 import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
-import { listPendingTasks, putTaskItem } from '../tasks/task-store.js';
+import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
 import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 
@@ -85,6 +85,11 @@ type Attempt =
 
 /** A user whose every remote task waits for credits is looked at again after at most this (an override or a raised limit wakes them at once). */
 export const QUOTA_RECHECK_MS = 10 * 60_000;
+/**
+ * The account says remote work is pending but the pending index shows none: the index lags
+ * behind the write (GSIs are eventually consistent), so look again in seconds, not a minute.
+ */
+export const INDEX_LAG_RECHECK_MS = 5_000;
 /** A user whose claim failed unexpectedly leaves the ready index for this long, so it never holds its head. */
 export const CLAIM_FAILURE_RETRY_MS = 15_000;
 /** A ready user with no remote task in sight (all routed to devices) is looked at again after this. */
@@ -149,13 +154,14 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
  * When nothing can start, the user is deferred to the earliest not_before or quota re-check, so
  * waiting work costs nothing per pass and never holds up other users in the ready index.
  */
-/** Reads more than one page only when the first few tasks cannot start (the common claim reads 5). */
-const FIRST_PENDING_PAGE = 5;
+/**
+ * Reads more than one page only when the first few tasks cannot start (the common claim reads 5);
+ * then pages of 100 until every pending task the user may have (overrides included) was seen.
+ */
+const PENDING_PAGES = [5, 100] as const;
 
 async function* pendingInClaimOrder(userId: string): AsyncGenerator<Task> {
-  const first = await listPendingTasks(userId, FIRST_PENDING_PAGE);
-  yield* first;
-  if (first.length === FIRST_PENDING_PAGE) yield* (await listPendingTasks(userId)).slice(FIRST_PENDING_PAGE);
+  for await (const page of pendingTaskPages(userId, PENDING_PAGES)) yield* page;
 }
 
 async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
@@ -170,7 +176,9 @@ async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date
   const iso = now.toISOString();
   const blockedSpaces = new Map<string, string>();
   let wakeAt: string | null = null;
+  let seen = 0;
   for await (const task of pendingInClaimOrder(user.user_id)) {
+    seen += 1;
     if (task.status !== 'pending' || task.execution_location === 'local') continue;
     if (task.not_before && task.not_before > iso) {
       wakeAt = earlier(wakeAt, task.not_before);
@@ -193,7 +201,8 @@ async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date
     wakeAt = earlier(wakeAt, new Date(Math.min(attempt.until.getTime(), now.getTime() + QUOTA_RECHECK_MS)).toISOString());
     await markBlocked(task, attempt.reason);
   }
-  wakeAt ??= new Date(now.getTime() + NOTHING_TO_CLAIM_RECHECK_MS).toISOString();
+  const lagging = seen === 0 && orchestratorPendingCount(user) > 0;
+  wakeAt ??= new Date(now.getTime() + (lagging ? INDEX_LAG_RECHECK_MS : NOTHING_TO_CLAIM_RECHECK_MS)).toISOString();
   await transact([putUserItem({ ...user, version: user.version + 1, next_eligible_at: wakeAt }, now)]).catch(() => undefined);
   return { kind: 'skipped' };
 }

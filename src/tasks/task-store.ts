@@ -134,10 +134,23 @@ export async function listUserTasks(
   return { tasks: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
 
-/** A user's pending tasks in claim order (priority, then age); bounded by max_pending_per_user. */
-export async function listPendingTasks(userId: string, limit = 250): Promise<Task[]> {
+/** Most pending tasks a user may ever have (the admin override's ceiling): reading this many reads them all. */
+export const MAX_PENDING_READ = 10_000;
+
+/** A user's pending tasks in claim order (priority, then age), up to `limit` (default: all of them). */
+export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ): Promise<Task[]> {
   const tasks: Task[] = [];
+  for await (const page of pendingTaskPages(userId, [limit])) tasks.push(...page);
+  return tasks.slice(0, limit);
+}
+
+/**
+ * A user's pending tasks in claim order, one page at a time: page i holds up to `pageSizes[i]`
+ * tasks (the last size repeats), so a caller that usually needs the first few reads only those.
+ */
+export async function* pendingTaskPages(userId: string, pageSizes: readonly number[]): AsyncGenerator<Task[]> {
   let start: Record<string, unknown> | undefined;
+  let page = 0;
   do {
     const result = await ddb().send(
       new QueryCommand({
@@ -145,14 +158,14 @@ export async function listPendingTasks(userId: string, limit = 250): Promise<Tas
         IndexName: 'pending',
         KeyConditionExpression: 'pendpk = :p',
         ExpressionAttributeValues: { ':p': `PENDING#${userId}` },
-        Limit: limit - tasks.length,
+        Limit: pageSizes[Math.min(page, pageSizes.length - 1)],
         ExclusiveStartKey: start,
       }),
     );
-    tasks.push(...(result.Items ?? []).map(fromItem));
+    page += 1;
+    yield (result.Items ?? []).map(fromItem);
     start = result.LastEvaluatedKey;
-  } while (start && tasks.length < limit);
-  return tasks;
+  } while (start);
 }
 
 /** Active tasks whose sweep deadline has passed. */
