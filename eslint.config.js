@@ -12,7 +12,7 @@ const RULE_FILES = [
   /^src\/batches\/(admission|batch|eta|report|schedule)\.ts$/,
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
-  /^src\/tasks\/(task|callback-token)\.ts$/,
+  /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
   /^src\/[a-z-]+\/schemas\.ts$/,
   /^src\/platform\/(errors|storable-json)\.ts$/,
 ];

@@ -10,6 +10,7 @@ import { settledCredits, settlementItems, withTaskCharge } from '../credits/char
 import { transitionTask } from './transition.js';
 import { hashToken } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
+import { fitResultToItem } from './result-size.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -85,12 +86,16 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
       (current) => {
         if (current.status !== 'claimed' && current.status !== 'running') return null;
         if (current.callback_token_hash !== task.callback_token_hash) return null;
-        return finishedTask(current, now, {
-          status: result.status,
-          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+        // A report too large for the item is stored cut down (with a marker), never refused.
+        const fitted = fitResultToItem(current, {
           result_summary: result.summary ?? null,
           files_changed: result.files_changed ?? null,
           failure_reason: result.status === 'failed' ? (result.error ?? 'Failed without a reason') : null,
+        });
+        return finishedTask(current, now, {
+          status: result.status,
+          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+          ...fitted,
           actual_credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used }),
         });
       },
