@@ -11,8 +11,8 @@ const RULE_FILES = [
   /^src\/accounts\/(plans|billing-window|account|admission)\.ts$/,
   /^src\/batches\/(admission|batch|eta|report|schedule)\.ts$/,
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
-  /^src\/routing\/(intent|router)\.ts$/,
-  /^src\/tasks\/(task|callback-token)\.ts$/,
+  /^src\/routing\/(intent|router|device-wait)\.ts$/,
+  /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
   /^src\/[a-z-]+\/schemas\.ts$/,
   /^src\/platform\/(errors|storable-json)\.ts$/,
 ];

@@ -69,6 +69,8 @@ export class NightshiftStack extends Stack {
       TIMEOUT_CHECK_INTERVAL: String(config.timeoutCheckIntervalSeconds),
       MAX_PENDING_PER_USER: String(config.maxPendingPerUser),
       STALE_CLAIMING_THRESHOLD: String(config.staleClaimingThresholdSeconds),
+      LOCAL_LEASE_TIMEOUT: String(config.localLeaseTimeoutSeconds),
+      LOCAL_MAX_WAIT: String(config.localMaxWaitSeconds),
       SANDBOX_PROVIDER: config.sandboxProvider,
     };
 

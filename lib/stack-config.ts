@@ -41,6 +41,10 @@ export interface NightshiftConfigProps {
   readonly maxPendingPerUser?: number;
   /** STALE_CLAIMING_THRESHOLD, seconds (30-300). @default 60 */
   readonly staleClaimingThresholdSeconds?: number;
+  /** LOCAL_LEASE_TIMEOUT, seconds (60-86400): device work not leased by then goes to the cloud. @default 600 */
+  readonly localLeaseTimeoutSeconds?: number;
+  /** LOCAL_MAX_WAIT, seconds (600-604800): `local` work not leased by then fails. @default 86400 */
+  readonly localMaxWaitSeconds?: number;
 }
 
 export interface NightshiftConfig {
@@ -60,6 +64,8 @@ export interface NightshiftConfig {
   readonly timeoutCheckIntervalSeconds: number;
   readonly maxPendingPerUser: number;
   readonly staleClaimingThresholdSeconds: number;
+  readonly localLeaseTimeoutSeconds: number;
+  readonly localMaxWaitSeconds: number;
 }
 
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid/';
@@ -130,5 +136,7 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
       30,
       300,
     ),
+    localLeaseTimeoutSeconds: inRange('LOCAL_LEASE_TIMEOUT', props.localLeaseTimeoutSeconds ?? 600, 60, 86_400),
+    localMaxWaitSeconds: inRange('LOCAL_MAX_WAIT', props.localMaxWaitSeconds ?? 86_400, 600, 604_800),
   };
 };

@@ -28,7 +28,7 @@ export const handler = async (event: unknown): Promise<SQSBatchResponse | undefi
     scheduledEventSchema.parse(event);
   }
   const result = await claimNextTasks({ chargeItems: creditChargeItems });
-  logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, promoted: result.promoted });
+  logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, promoted: result.promoted, failed_users: result.failedUsers });
   count('TasksClaimed', result.claimed.length);
   count('PendingTasks', result.readyUsersSeen);
   count('ClaimConflicts', result.conflicts);

@@ -14,6 +14,11 @@ export interface UserAccount {
   /** Tasks in `claimed` or `running`. */
   running_count: number;
   pending_count: number;
+  /**
+   * Of `pending_count`, the tasks routed to a device, which wait for its lease (or the sweeper's
+   * re-route), never for the orchestrator. Absent on accounts written before it existed.
+   */
+  device_pending_count?: number;
   /** Key of the billing window the hour counters belong to. */
   hours_window: string;
   /** Settled seconds used in `hours_window`. */
@@ -35,6 +40,7 @@ export function newUserAccount(userId: string, now: Date): UserAccount {
     version: 0,
     running_count: 0,
     pending_count: 0,
+    device_pending_count: 0,
     hours_window: billingWindow(now, 1).key,
     hours_used_seconds: 0,
     hours_reserved_seconds: 0,
@@ -90,7 +96,8 @@ const pad = (n: number): string => String(n).padStart(4, '0');
  * then by when they were last served (round-robin), so nobody starves.
  */
 export function schedulingState(user: UserAccount, limits: EffectiveLimits, now: Date): SchedulingState {
-  if (user.pending_count <= 0) return { kind: 'idle' };
+  // Work that only waits for a device is not the orchestrator's: such a user costs nothing per pass.
+  if (orchestratorPendingCount(user) <= 0) return { kind: 'idle' };
   if (user.running_count >= limits.max_concurrent_agents) return { kind: 'full' };
   const rolled = rollHoursWindow(user, now);
   if (reservationSeconds(rolled, limits) === 0) {
@@ -124,9 +131,15 @@ export function settleHours(
   };
 }
 
+/** Pending tasks the orchestrator may claim (those not waiting for a device's lease). */
+export const orchestratorPendingCount = (user: UserAccount): number => user.pending_count - (user.device_pending_count ?? 0);
+
 /** The fields of a task that move a user's counters when it changes status. */
 export interface TaskAccounting {
   status: 'pending' | 'claimed' | 'running' | 'completed' | 'failed' | 'cancelled';
+  /** A pending task routed to a device (`local` with an executor) waits for that device's lease. */
+  execution_location?: 'local' | 'remote';
+  executor_id?: string | null;
   not_before: string | null;
   hours_window: string | null;
   reserved_seconds: number | null;
@@ -134,6 +147,7 @@ export interface TaskAccounting {
 }
 
 const isActive = (status: TaskAccounting['status']) => status === 'claimed' || status === 'running';
+const waitsForDevice = (task: TaskAccounting | null): boolean => task?.execution_location === 'local' && !!task.executor_id;
 
 /**
  * The user's account after one of their tasks goes from `before` to `after` (before = null for a
@@ -148,14 +162,18 @@ export function accountForTransition(
   let next: UserAccount = { ...rollHoursWindow(user, now), version: user.version + 1 };
   const wasPending = before?.status === 'pending';
   const isPending = after.status === 'pending';
-  if (wasPending && !isPending) next.pending_count = Math.max(0, next.pending_count - 1);
-  if (!wasPending && isPending) {
+  const wasDevice = wasPending && waitsForDevice(before);
+  const isDevice = isPending && waitsForDevice(after);
+  // A task the orchestrator may now claim: new, requeued, or re-routed from a device to the cloud.
+  if (isPending && !isDevice && !(wasPending && !wasDevice)) {
     const eligible = after.not_before && after.not_before > now.toISOString() ? after.not_before : null;
-    if (next.pending_count === 0) next.next_eligible_at = eligible;
+    if (orchestratorPendingCount(next) <= 0) next.next_eligible_at = eligible;
     else if (eligible === null || next.next_eligible_at === null) next.next_eligible_at = null;
     else if (eligible < next.next_eligible_at) next.next_eligible_at = eligible;
-    next.pending_count += 1;
   }
+  if (wasPending && !isPending) next.pending_count = Math.max(0, next.pending_count - 1);
+  if (!wasPending && isPending) next.pending_count += 1;
+  if (wasDevice !== isDevice) next.device_pending_count = Math.max(0, (next.device_pending_count ?? 0) + (isDevice ? 1 : -1));
   if (!isActive(before?.status ?? 'pending') && isActive(after.status)) {
     next.running_count += 1;
     next.last_served_at = now.toISOString();

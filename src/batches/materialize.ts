@@ -12,7 +12,7 @@ import { completeOccurrenceItem, getBatch, getOccurrence, putOccurrenceItem } fr
 import { putTaskItem } from '../tasks/task-store.js';
 import { transact, TransactionConflictError, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
-import { placementFields, placeTask } from '../tasks/placement.js';
+import { assertQueueable, placementFields, placeTask } from '../tasks/placement.js';
 import { newTask } from '../tasks/create-task.js';
 
 /*
@@ -75,7 +75,7 @@ function taskError(index: number, title: string, error: DomainError): DomainErro
 export async function placeAll(userId: string, templates: TaskCreate[], now: Date): Promise<Partial<Task>[]> {
   const placements: Partial<Task>[] = [];
   for (let i = 0; i < templates.length; i += 10) {
-    const settled = await Promise.allSettled(templates.slice(i, i + 10).map((template) => placeTask(userId, template, now)));
+    const settled = await Promise.allSettled(templates.slice(i, i + 10).map(async (template) => assertQueueable(await placeTask(userId, template, now))));
     for (const [offset, result] of settled.entries()) {
       if (result.status === 'fulfilled') {
         placements.push(placementFields(result.value));

@@ -11,6 +11,7 @@ import { wakeOrchestrator } from '../platform/queue/messages.js';
 import {
   activeOverrideCredits,
   canCharge,
+  canEverCharge,
   formatCredits,
   isPersonalSpace,
   monthlyWindow,
@@ -43,6 +44,33 @@ export class CreditLimitReachedError extends DomainError {
     super('CREDIT_LIMIT_REACHED', message, { details: { space_id: spaceId, resets_at: resetsAt.toISOString() } });
     this.name = 'CreditLimitReachedError';
   }
+}
+
+/**
+ * A charge larger than the whole monthly hard limit (+ active overrides) of `spaceId`: no reset
+ * makes it fit, so the task is refused at create and failed at claim instead of waiting forever.
+ */
+export class CreditEstimateExceedsLimitError extends DomainError {
+  constructor(
+    readonly spaceId: string,
+    readonly estimate: number,
+    readonly limit: number,
+    readonly overrideCredits: number,
+  ) {
+    const overrides = overrideCredits > 0 ? ` plus ${formatCredits(overrideCredits)} of active overrides` : '';
+    super(
+      'CREDIT_LIMIT_REACHED',
+      `This task's estimate of ${formatCredits(estimate)} exceeds the whole monthly credit limit of ${formatCredits(limit)}${overrides} of space ${spaceId}; it could never start. Lower the estimate or ask an admin for an override`,
+      { details: { space_id: spaceId, estimated_credits: estimate, monthly_limit: limit, override_credits: overrideCredits } },
+    );
+    this.name = 'CreditEstimateExceedsLimitError';
+  }
+}
+
+/** The error for a charge of `credits` that can never fit the quota of `state`, or null if it can. */
+export function exceedsLimitError(state: QuotaState, credits: number): CreditEstimateExceedsLimitError | null {
+  if (state.monthlyLimit === null || canEverCharge(quotaUsage(state), credits)) return null;
+  return new CreditEstimateExceedsLimitError(state.quotaSpaceId, credits, state.monthlyLimit, state.overrideCredits);
 }
 
 /** Where a space's credits stand now: the space whose quota applies, its windows, limits and usage. */
@@ -128,7 +156,8 @@ export async function loadQuotaState(spaceId: string, now: Date): Promise<QuotaS
  * charges can never pass it. Every started task gets exactly one charge row, free ones included
  * (0 credits: the audit trail still says who ran what, where); a task charged on an earlier attempt
  * is not charged again. Throws `CreditLimitReachedError` when the charge does not fit, after noting
- * the user as waiting for the space so that an override or a raised limit wakes their work.
+ * the user as waiting for the space so that an override or a raised limit wakes their work, and
+ * `CreditEstimateExceedsLimitError` when it never can (the limit was lowered below it).
  */
 export async function creditChargeItems(task: Task, now: Date): Promise<TransactItem[]> {
   if (await getChargeEntry(task.id)) return [];
@@ -139,6 +168,8 @@ export async function creditChargeItems(task: Task, now: Date): Promise<Transact
     if (state.monthlyLimit === null) {
       items.push(usageChangeItem(state.quotaSpaceId, state.monthly.key, units, now));
     } else {
+      const never = exceedsLimitError(state, task.estimated_credits);
+      if (never) throw never;
       if (!canCharge(quotaUsage(state), task.estimated_credits)) {
         await putWaiter(state.quotaSpaceId, task.user_id, state.monthly.end);
         throw new CreditLimitReachedError(

@@ -93,6 +93,15 @@ export function canCharge(state: QuotaUsage, credits: number): boolean {
 }
 
 /**
+ * Whether `credits` could fit in a monthly window at all: not more than the whole hard limit plus
+ * the overrides active now. A charge that fails this waits for nothing: no reset makes it fit.
+ */
+export function canEverCharge(state: Pick<QuotaUsage, 'monthlyLimit' | 'overrideCredits'>, credits: number): boolean {
+  const cap = monthlyCapUnits({ ...state, weeklyUsed: 0, monthlyUsed: 0 });
+  return cap === null || creditsToUnits(credits) <= cap;
+}
+
+/**
  * OK, WARNING (from 80 % of the weekly soft limit; never blocks) or BLOCKED (the monthly hard
  * limit plus active overrides is reached, or `charge` would pass it), with a message for people.
  */

@@ -24,6 +24,8 @@ const configSchema = z.object({
   TIMEOUT_CHECK_INTERVAL: intInRange('TIMEOUT_CHECK_INTERVAL', 30, 300, 60),
   MAX_PENDING_PER_USER: intInRange('MAX_PENDING_PER_USER', 10, 200, 50),
   STALE_CLAIMING_THRESHOLD: intInRange('STALE_CLAIMING_THRESHOLD', 30, 300, 60),
+  LOCAL_LEASE_TIMEOUT: intInRange('LOCAL_LEASE_TIMEOUT', 60, 86_400, 600),
+  LOCAL_MAX_WAIT: intInRange('LOCAL_MAX_WAIT', 600, 604_800, 86_400),
   [ENV.tableName]: z.string().min(1).default('nightshift'),
   [ENV.spawnQueueUrl]: z.string().default(''),
   [ENV.spawnDlqUrl]: z.string().default(''),
@@ -37,6 +39,10 @@ export interface AppConfig {
   timeoutCheckIntervalSeconds: number;
   maxPendingPerUser: number;
   staleClaimingThresholdSeconds: number;
+  /** A device task not leased by then is re-routed to the cloud (preferences other than `local`). */
+  localLeaseTimeoutSeconds: number;
+  /** A `local`-preference task not leased by then fails with NO_LOCAL_EXECUTOR. */
+  localMaxWaitSeconds: number;
   tableName: string;
   spawnQueueUrl: string;
   spawnDlqUrl: string;
@@ -60,6 +66,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
     timeoutCheckIntervalSeconds: c.TIMEOUT_CHECK_INTERVAL,
     maxPendingPerUser: c.MAX_PENDING_PER_USER,
     staleClaimingThresholdSeconds: c.STALE_CLAIMING_THRESHOLD,
+    localLeaseTimeoutSeconds: c.LOCAL_LEASE_TIMEOUT,
+    localMaxWaitSeconds: c.LOCAL_MAX_WAIT,
     tableName: c[ENV.tableName],
     spawnQueueUrl: c[ENV.spawnQueueUrl],
     spawnDlqUrl: c[ENV.spawnDlqUrl],

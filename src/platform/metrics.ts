@@ -17,7 +17,9 @@ export type ProductMetric =
   | 'TasksCompleted'
   | 'TasksFailed'
   | 'TasksTimedOut'
-  | 'ClaimConflicts';
+  | 'ClaimConflicts'
+  /** A task or user a sweeper or orchestrator pass could not handle (logged with its id, retried next pass). */
+  | 'PassItemFailures';
 
 export function count(name: ProductMetric, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);

@@ -1,5 +1,6 @@
 import {
   SandboxSpawnError,
+  type LostSandbox,
   type Sandbox,
   type SandboxProvider,
   type SandboxTask,
@@ -58,6 +59,7 @@ interface DaytonaSandbox {
   state?: string;
   labels?: Record<string, string>;
   toolboxProxyUrl?: string;
+  updatedAt?: string;
 }
 
 interface DaytonaSession {
@@ -67,6 +69,9 @@ interface DaytonaSession {
 
 /** States from which a sandbox will never run the agent; spawn replaces such a sandbox. */
 const DEAD_STATES = new Set(['destroyed', 'destroying', 'error', 'build_failed']);
+
+/** States in which the agent no longer runs (auto-stop, archive). */
+const STOPPED_STATES = new Set(['stopped', 'stopping', 'archived', 'archiving']);
 
 /** A Daytona answer other than 2xx. */
 export class DaytonaApiError extends Error {
@@ -116,6 +121,27 @@ export class DaytonaSandboxProvider implements SandboxProvider {
   async terminate(sandboxId: string): Promise<void> {
     const response = await this.request('DELETE', `/sandbox/${encodeURIComponent(sandboxId)}`, undefined, [404]);
     await response.body?.cancel();
+  }
+
+  /**
+   * Daytona's own state per sandbox (its API has no batch lookup by id): one deleted, destroyed,
+   * errored or stopped is lost (the agent runs only in a started sandbox). Unreachable: not told.
+   */
+  async lostSandboxes(sandboxIds: readonly string[]): Promise<LostSandbox[]> {
+    const answers = await Promise.all(
+      sandboxIds.map(async (id): Promise<LostSandbox | null> => {
+        try {
+          const sandbox = await this.getSandbox(id);
+          if (!sandbox) return { id };
+          if (!DEAD_STATES.has(sandbox.state ?? '') && !STOPPED_STATES.has(sandbox.state ?? '')) return null;
+          const updatedAt = sandbox.updatedAt ? new Date(sandbox.updatedAt) : undefined;
+          return updatedAt && Number.isFinite(updatedAt.getTime()) ? { id, lastAliveAt: updatedAt } : { id };
+        } catch {
+          return null;
+        }
+      }),
+    );
+    return answers.filter((answer): answer is LostSandbox => answer !== null);
   }
 
   async logs(sandboxId: string, maxBytes = 16_384): Promise<string | null> {

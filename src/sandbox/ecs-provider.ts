@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand, type KeyValuePair } from '@aws-sdk/client-ecs';
-import { SandboxSpawnError, type Sandbox, type SandboxProvider, type SpawnRequest } from './provider.js';
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand, type KeyValuePair } from '@aws-sdk/client-ecs';
+import { SandboxSpawnError, type LostSandbox, type Sandbox, type SandboxProvider, type SpawnRequest } from './provider.js';
 
 export interface EcsSandboxProviderOptions {
   /** Cluster name or ARN. */
@@ -17,6 +17,9 @@ export interface EcsSandboxProviderOptions {
   command?: string;
   client?: ECSClient;
 }
+
+/** DescribeTasks takes at most this many task ARNs. */
+const DESCRIBE_TASKS_LIMIT = 100;
 
 /** ECS allows 8 KiB of overrides in total; the description gets what the rest leaves. */
 const MAX_DESCRIPTION_BYTES = 6000;
@@ -105,6 +108,25 @@ export class EcsSandboxProvider implements SandboxProvider {
       new ListTasksCommand({ cluster: this.options.cluster, startedBy: ecsStartedBy(task.id, task.attempt) }),
     );
     for (const arn of listed.taskArns ?? []) await this.terminate(arn);
+  }
+
+  /**
+   * DescribeTasks, 100 ARNs a call (its limit): a task STOPPED (or no longer known to ECS) is lost;
+   * a stopped one was last alive when it stopped.
+   */
+  async lostSandboxes(sandboxIds: readonly string[]): Promise<LostSandbox[]> {
+    const lost: LostSandbox[] = [];
+    for (let i = 0; i < sandboxIds.length; i += DESCRIBE_TASKS_LIMIT) {
+      const chunk = sandboxIds.slice(i, i + DESCRIBE_TASKS_LIMIT);
+      const described = await this.client.send(new DescribeTasksCommand({ cluster: this.options.cluster, tasks: chunk }));
+      for (const task of described.tasks ?? []) {
+        if (task.taskArn && task.lastStatus === 'STOPPED') lost.push(task.stoppedAt ? { id: task.taskArn, lastAliveAt: task.stoppedAt } : { id: task.taskArn });
+      }
+      for (const failure of described.failures ?? []) {
+        if (failure.arn && failure.reason === 'MISSING') lost.push({ id: failure.arn });
+      }
+    }
+    return lost;
   }
 
   /** Fargate output goes to the task definition's log driver, not through this provider. */

@@ -1,10 +1,11 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
   SandboxSpawnError,
+  type LostSandbox,
   type Sandbox,
   type SandboxProvider,
   type SandboxReport,
@@ -71,6 +72,7 @@ export async function terminateAllSandboxes(): Promise<void> {
 export class ProcessSandboxProvider implements SandboxProvider {
   readonly name = 'process';
   private readonly running = new Map<string, RunningSandbox>();
+  private readonly reporting = new Set<string>();
   private readonly fetchFn: typeof fetch;
   private readonly killGraceMs: number;
 
@@ -168,6 +170,29 @@ export class ProcessSandboxProvider implements SandboxProvider {
     await Promise.all([...this.running.keys()].map((id) => this.terminate(id)));
   }
 
+  /**
+   * A sandbox is alive while it is one of this process's children (until its report is sent) or
+   * an earlier incarnation's group that still runs; anything else (e.g. after a restart of
+   * `npm start`, whose sandboxes die with it) is lost. Its output file's last write is the last
+   * sign of life.
+   */
+  async lostSandboxes(sandboxIds: readonly string[]): Promise<LostSandbox[]> {
+    const lost: LostSandbox[] = [];
+    for (const id of sandboxIds) {
+      if (this.running.has(id) || this.reporting.has(id) || !id.startsWith('proc-')) continue;
+      const dir = this.dirOf(id);
+      if (dir && this.orphanPid(id, dir) !== null) continue;
+      let lastAliveAt: Date | undefined;
+      try {
+        if (dir) lastAliveAt = statSync(join(dir, 'output.log')).mtime;
+      } catch {
+        // No output ever written: only the sweeper's own bound is known.
+      }
+      lost.push(lastAliveAt ? { id, lastAliveAt } : { id });
+    }
+    return lost;
+  }
+
   async logs(sandboxId: string, maxBytes = DEFAULT_LOG_BYTES): Promise<string | null> {
     const dir = this.dirOf(sandboxId);
     if (!dir) return null;
@@ -206,7 +231,13 @@ export class ProcessSandboxProvider implements SandboxProvider {
     if (this.running.size === 0) activeProviders.delete(this);
     if (sandbox.endReason === 'terminated') return;
 
-    await this.postReport(sandbox, await this.reportFor(sandbox, exit));
+    // Known while its report is on the way, so the sweeper never calls it lost meanwhile.
+    this.reporting.add(sandbox.id);
+    try {
+      await this.postReport(sandbox, await this.reportFor(sandbox, exit));
+    } finally {
+      this.reporting.delete(sandbox.id);
+    }
   }
 
   /**
@@ -272,24 +303,29 @@ export class ProcessSandboxProvider implements SandboxProvider {
    */
   private async terminateOrphan(sandboxId: string): Promise<void> {
     const dir = this.dirOf(sandboxId);
-    if (!dir) return;
+    const pid = dir ? this.orphanPid(sandboxId, dir) : null;
+    if (pid !== null) await this.killGroup(pid);
+  }
+
+  /** The process group of a sandbox an earlier incarnation started, if it still runs this task. */
+  private orphanPid(sandboxId: string, dir: string): number | null {
     let pid: number;
     try {
       pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
     } catch {
-      return;
+      return null;
     }
-    if (!Number.isInteger(pid) || pid <= 1 || !groupRunning(pid)) return;
+    if (!Number.isInteger(pid) || pid <= 1 || !groupRunning(pid)) return null;
     const key = sandboxId.slice('proc-'.length);
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       const taskId = environ.find((entry) => entry.startsWith(TASK_ID_PREFIX))?.slice(TASK_ID_PREFIX.length);
-      if (taskId === undefined || !key.startsWith(`${sanitize(taskId)}-`)) return;
+      if (taskId === undefined || !key.startsWith(`${sanitize(taskId)}-`)) return null;
     } catch {
       // No /proc (macOS), or the leader exited while members of its group live on: the kernel
       // does not hand out a pid that is still some group's id, so the group is still ours.
     }
-    await this.killGroup(pid);
+    return pid;
   }
 
   private dirOf(sandboxId: string): string | null {

@@ -37,6 +37,11 @@ export interface SandboxProvider {
    * its id was never recorded (a spawner that crashed between starting it and the running write).
    */
   terminateAttempt(task: { id: string; attempt: number }): Promise<void>;
+  /**
+   * Which of these sandboxes are gone without a report (lost), asked in one batch by the
+   * sweeper. A sandbox the provider cannot tell about is left out of the answer (never lost).
+   */
+  lostSandboxes?(sandboxIds: readonly string[]): Promise<LostSandbox[]>;
   /** Tail of the sandbox's output, or null when the provider cannot give it. */
   logs?(sandboxId: string, maxBytes?: number): Promise<string | null>;
   /**
@@ -45,6 +50,12 @@ export interface SandboxProvider {
    * outlive the caller and are left alone.
    */
   terminateAll?(): Promise<void>;
+}
+
+/** A sandbox found gone, and when it was last known to be alive if the provider knows. */
+export interface LostSandbox {
+  id: string;
+  lastAliveAt?: Date;
 }
 
 /** What a sandbox POSTs to its callback URL; the wire shape of `POST /api/v1/tasks/{id}/complete`. */

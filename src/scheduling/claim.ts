@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { getConfig } from '../platform/config.js';
 import type { Task } from '../tasks/task.js';
-import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
+import { accountForTransition, limitsOf, orchestratorPendingCount, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
 import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
+import { count } from '../platform/metrics.js';
 import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages.js';
-import { CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
+import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
+import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
-import { listPendingTasks, putTaskItem } from '../tasks/task-store.js';
+import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
 import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 
@@ -28,12 +30,17 @@ export interface ClaimOptions {
 export interface ClaimResult {
   claimed: Task[];
   conflicts: number;
+  /** Users whose claim failed unexpectedly this pass (logged with the id; retried after CLAIM_FAILURE_RETRY_MS). */
+  failedUsers: string[];
   promoted: number;
   /** Users with claimable work seen in the ready index (the PendingTasks metric). */
   readyUsersSeen: number;
 }
 
-/** Re-files users whose wait is over (not_before reached, hours reset) so they become ready. */
+/**
+ * Re-files users whose wait is over (not_before reached, hours reset) so they become ready. Each
+ * user is handled on its own: one that fails is logged and counted, and stays due for the next pass.
+ */
 export async function promoteDueUsers(now: Date, limit = 50): Promise<number> {
   const ids = await listDueDeferredUserIds(now, limit);
   let promoted = 0;
@@ -43,7 +50,9 @@ export async function promoteDueUsers(now: Date, limit = 50): Promise<number> {
       await transact([putUserItem({ ...rollHoursWindow(user, now), version: user.version + 1 }, now)]);
       promoted += 1;
     } catch (error) {
-      if (!(error instanceof TransactionConflictError)) throw error;
+      if (error instanceof TransactionConflictError) continue;
+      logger.error('could not promote a due user; retried next pass', { user_id: userId, error });
+      count('PassItemFailures');
     }
   }
   return promoted;
@@ -71,10 +80,18 @@ type Attempt =
   | { kind: 'claimed'; task: Task; message: SpawnMessage }
   | { kind: 'skipped' }
   | { kind: 'conflict' }
-  | { kind: 'blocked'; until: Date; reason: string };
+  | { kind: 'blocked'; until: Date; reason: string }
+  | { kind: 'never-fits'; reason: string };
 
 /** A user whose every remote task waits for credits is looked at again after at most this (an override or a raised limit wakes them at once). */
 export const QUOTA_RECHECK_MS = 10 * 60_000;
+/**
+ * The account says remote work is pending but the pending index shows none: the index lags
+ * behind the write (GSIs are eventually consistent), so look again in seconds, not a minute.
+ */
+export const INDEX_LAG_RECHECK_MS = 5_000;
+/** A user whose claim failed unexpectedly leaves the ready index for this long, so it never holds its head. */
+export const CLAIM_FAILURE_RETRY_MS = 15_000;
 /** A ready user with no remote task in sight (all routed to devices) is looked at again after this. */
 export const NOTHING_TO_CLAIM_RECHECK_MS = 60_000;
 
@@ -110,6 +127,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
   try {
     extra = options.chargeItems ? await options.chargeItems(claimed, now) : [];
   } catch (error) {
+    if (error instanceof CreditEstimateExceedsLimitError) return { kind: 'never-fits', reason: error.message };
     if (error instanceof CreditLimitReachedError) return { kind: 'blocked', until: error.resetsAt, reason: OVER_QUOTA_BADGE };
     if (error instanceof DomainError) {
       // A task that cannot be charged as it stands (e.g. its space is gone) waits, saying why, and is re-checked.
@@ -136,16 +154,18 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
  * When nothing can start, the user is deferred to the earliest not_before or quota re-check, so
  * waiting work costs nothing per pass and never holds up other users in the ready index.
  */
-/** Reads more than one page only when the first few tasks cannot start (the common claim reads 5). */
-const FIRST_PENDING_PAGE = 5;
+/**
+ * Reads more than one page only when the first few tasks cannot start (the common claim reads 5);
+ * then pages of 100 until every pending task the user may have (overrides included) was seen.
+ */
+const PENDING_PAGES = [5, 100] as const;
 
 async function* pendingInClaimOrder(userId: string): AsyncGenerator<Task> {
-  const first = await listPendingTasks(userId, FIRST_PENDING_PAGE);
-  yield* first;
-  if (first.length === FIRST_PENDING_PAGE) yield* (await listPendingTasks(userId)).slice(FIRST_PENDING_PAGE);
+  for await (const page of pendingTaskPages(userId, PENDING_PAGES)) yield* page;
 }
 
-async function claimForUser(user: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
+async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
+  let user = stored;
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const state = schedulingState(user, limits, now);
   if (state.kind !== 'ready') {
@@ -156,7 +176,9 @@ async function claimForUser(user: StoredUser, options: ClaimOptions, now: Date):
   const iso = now.toISOString();
   const blockedSpaces = new Map<string, string>();
   let wakeAt: string | null = null;
+  let seen = 0;
   for await (const task of pendingInClaimOrder(user.user_id)) {
+    seen += 1;
     if (task.status !== 'pending' || task.execution_location === 'local') continue;
     if (task.not_before && task.not_before > iso) {
       wakeAt = earlier(wakeAt, task.not_before);
@@ -168,45 +190,86 @@ async function claimForUser(user: StoredUser, options: ClaimOptions, now: Date):
       continue;
     }
     const attempt = await claimTask(user, task, options, now);
+    if (attempt.kind === 'never-fits') {
+      // The limit was lowered below this task's estimate: it fails, and the user's next task is tried.
+      await failPendingTask(task.id, attempt.reason, now, task.attempts);
+      user = await getUser(user.user_id, now);
+      continue;
+    }
     if (attempt.kind !== 'blocked') return attempt;
     blockedSpaces.set(task.space_id, attempt.reason);
     wakeAt = earlier(wakeAt, new Date(Math.min(attempt.until.getTime(), now.getTime() + QUOTA_RECHECK_MS)).toISOString());
     await markBlocked(task, attempt.reason);
   }
-  wakeAt ??= new Date(now.getTime() + NOTHING_TO_CLAIM_RECHECK_MS).toISOString();
+  const lagging = seen === 0 && orchestratorPendingCount(user) > 0;
+  wakeAt ??= new Date(now.getTime() + (lagging ? INDEX_LAG_RECHECK_MS : NOTHING_TO_CLAIM_RECHECK_MS)).toISOString();
   await transact([putUserItem({ ...user, version: user.version + 1, next_eligible_at: wakeAt }, now)]).catch(() => undefined);
   return { kind: 'skipped' };
+}
+
+/**
+ * After an unexpected error in a user's claim: the user leaves the ready index for a short while
+ * (the due index brings them back), so a failing account never keeps the head of `ready` and
+ * starves the users behind it. Best effort: if even this write fails, the pass still skips them.
+ */
+async function deferFailedUser(userId: string, now: Date): Promise<void> {
+  try {
+    const user = await getUser(userId, now);
+    if (user.version === 0) return;
+    const retryAt = new Date(now.getTime() + CLAIM_FAILURE_RETRY_MS).toISOString();
+    await transact([putUserItem({ ...user, version: user.version + 1, next_eligible_at: earlier(user.next_eligible_at, retryAt) }, now)]);
+  } catch (error) {
+    logger.warn('could not defer a user whose claim failed', { user_id: userId, error });
+  }
 }
 
 /**
  * One orchestrator pass: claims as many tasks as there are free slots, fairly across users
  * (fewest running first, then least recently served; one claim per user per round), and sends
  * each claimed task to the spawn queue. The work is bounded by `maxClaims`, not by the backlog.
+ * Each user is claimed for on their own: an unexpected error is logged with the user's id,
+ * counted (`PassItemFailures`) and retried shortly, and the spawn messages of the tasks already
+ * claimed are sent whatever happens later in the pass.
  */
 export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimResult> {
   const clock = options.now ?? (() => new Date());
   const maxClaims = options.maxClaims ?? 200;
   const pageSize = options.pageSize ?? 25;
-  const result: ClaimResult = { claimed: [], conflicts: 0, promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
+  const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
+  const failed = new Set<string>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
     const ready = await listReadyUsers(pageSize);
-    const ids = shuffleWithinTies(ready);
+    const ids = shuffleWithinTies(ready).filter((id) => !failed.has(id));
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0) break;
     const messages: SpawnMessage[] = [];
-    for (const userId of ids) {
-      if (result.claimed.length >= maxClaims) break;
-      const now = clock();
-      const attempt = await claimForUser(await getUser(userId, now), options, now);
-      if (attempt.kind === 'claimed') {
-        result.claimed.push(attempt.task);
-        messages.push(attempt.message);
-      } else if (attempt.kind === 'conflict') {
-        result.conflicts += 1;
+    try {
+      for (const userId of ids) {
+        if (result.claimed.length >= maxClaims) break;
+        const now = clock();
+        let attempt: Attempt;
+        try {
+          attempt = await claimForUser(await getUser(userId, now), options, now);
+        } catch (error) {
+          failed.add(userId);
+          result.failedUsers.push(userId);
+          logger.error('claim failed; the user is retried shortly', { user_id: userId, error });
+          count('PassItemFailures');
+          await deferFailedUser(userId, now);
+          continue;
+        }
+        if (attempt.kind === 'claimed') {
+          result.claimed.push(attempt.task);
+          messages.push(attempt.message);
+        } else if (attempt.kind === 'conflict') {
+          result.conflicts += 1;
+        }
       }
+    } finally {
+      // A claimed task must not wait for the stale-claim sweep because something after its claim threw.
+      if (messages.length > 0) await sendSpawnMessages(messages);
     }
-    if (messages.length > 0) await sendSpawnMessages(messages);
     emptyRounds = messages.length === 0 ? emptyRounds + 1 : 0;
   }
   for (const task of result.claimed) {

@@ -11,7 +11,7 @@ import type { TaskCreate } from './schemas.js';
 import { putTaskItem } from './task-store.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
 import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
-import { placeTask, placementFields } from './placement.js';
+import { assertQueueable, placeTask, placementFields } from './placement.js';
 
 /** Builds the stored task for a create request (routing decisions filled in by the caller). */
 export function newTask(userId: string, input: TaskCreate, now: Date, extra: Partial<Task> = {}): Task {
@@ -90,12 +90,13 @@ export async function enqueueTasks(
 
 /**
  * Creates a task with its routing decision (location, device, estimated credits, model). The space
- * must be one the user belongs to (404 otherwise); `local` with no capable device is a 409. Remote
- * work over its space's monthly limit is still queued, badged "Blocked (over quota)", and starts by
+ * must be one the user belongs to (404 otherwise); `local` with no capable device is a 409; remote
+ * work whose estimate exceeds the space's whole monthly limit is a 403. Remote work over what is
+ * left of its space's monthly limit is still queued, badged "Blocked (over quota)", and starts by
  * itself after the reset or an override.
  */
 export async function createTask(userId: string, input: TaskCreate, now = new Date()): Promise<Task> {
-  const placement = await placeTask(userId, input, now);
+  const placement = assertQueueable(await placeTask(userId, input, now));
   const [task] = await enqueueTasks(userId, [newTask(userId, input, now, placementFields(placement))], now);
   count('TasksCreated');
   logger.info('task created', { task_id: task?.id, user_id: userId });

@@ -10,6 +10,7 @@ import { settledCredits, settlementItems, withTaskCharge } from '../credits/char
 import { transitionTask } from './transition.js';
 import { hashToken } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
+import { fitResultToItem } from './result-size.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -85,12 +86,16 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
       (current) => {
         if (current.status !== 'claimed' && current.status !== 'running') return null;
         if (current.callback_token_hash !== task.callback_token_hash) return null;
-        return finishedTask(current, now, {
-          status: result.status,
-          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+        // A report too large for the item is stored cut down (with a marker), never refused.
+        const fitted = fitResultToItem(current, {
           result_summary: result.summary ?? null,
           files_changed: result.files_changed ?? null,
           failure_reason: result.status === 'failed' ? (result.error ?? 'Failed without a reason') : null,
+        });
+        return finishedTask(current, now, {
+          status: result.status,
+          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+          ...fitted,
           actual_credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used }),
         });
       },
@@ -105,12 +110,16 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
   }
 }
 
-/** Fails an active task from a system job (timeout, spawn gave up); no-op if it already moved on. */
+/**
+ * Fails an active task from a system job (timeout, spawn gave up, sandbox lost); no-op if it
+ * already moved on. With `aliveUntil`, hours and credits are charged up to then, not to `now`.
+ */
 export async function failActiveTask(
   taskId: string,
   reason: string,
   now: Date,
-  expected: { status?: Task['status']; attempt?: number } = {},
+  expected: { status?: Task['status']; attempt?: number; sandboxId?: string } = {},
+  aliveUntil?: Date,
 ): Promise<boolean> {
   const transition = await withTaskCharge(taskId, (charge) =>
     transitionTask(
@@ -120,7 +129,14 @@ export async function failActiveTask(
         if (task.status !== 'claimed' && task.status !== 'running') return null;
         if (expected.status && task.status !== expected.status) return null;
         if (expected.attempt !== undefined && task.attempts !== expected.attempt) return null;
-        return finishedTask(task, now, { status: 'failed', failure_reason: reason, actual_credits: settledCredits(task, charge, now) });
+        if (expected.sandboxId !== undefined && task.sandbox_id !== expected.sandboxId) return null;
+        const until = aliveUntil && aliveUntil < now ? aliveUntil : now;
+        return finishedTask(task, now, {
+          status: 'failed',
+          failure_reason: reason,
+          used_seconds: task.status === 'running' ? elapsedSeconds(task, until) : 0,
+          actual_credits: settledCredits(task, charge, until),
+        });
       },
       (before, after) => settlementItems(before, after, charge, now),
     ),
@@ -129,5 +145,20 @@ export async function failActiveTask(
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   await terminateSandbox(transition.before);
   await wakeOrchestrator('slot-freed');
+  return true;
+}
+
+/**
+ * Fails a pending task that can never start (its estimate exceeds its space's whole credit limit);
+ * no-op if it is no longer pending in the attempt seen. Nothing was charged, so nothing settles.
+ */
+export async function failPendingTask(taskId: string, reason: string, now: Date, attempt: number): Promise<boolean> {
+  const transition = await transitionTask(taskId, now, (task) => {
+    if (task.status !== 'pending' || task.attempts !== attempt) return null;
+    return finishedTask(task, now, { status: 'failed', failure_reason: reason, blocked_reason: null, actual_credits: 0 });
+  });
+  if (!transition) return false;
+  logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
+  count('TasksFailed');
   return true;
 }

@@ -8,7 +8,7 @@ import { canCharge, personalSpaceId, quotaStatus, type QuotaLevel } from '../cre
 import { routeTask, type RoutingDecision } from '../routing/router.js';
 import type { TaskCreate } from './schemas.js';
 import { listExecutors } from '../executors/executor-store.js';
-import { loadQuotaState, OVER_QUOTA_BADGE, quotaUsage } from '../credits/charges.js';
+import { exceedsLimitError, loadQuotaState, OVER_QUOTA_BADGE, quotaUsage, type CreditEstimateExceedsLimitError } from '../credits/charges.js';
 import { assertTaskSpace } from '../spaces/spaces.js';
 
 export interface TaskPlacement {
@@ -19,6 +19,8 @@ export interface TaskPlacement {
   quotaMessage: string;
   /** The task would wait for its space's monthly credits (remote work that costs credits). */
   overQuota: boolean;
+  /** Remote work whose estimate exceeds the whole monthly limit: creating it is refused (403). */
+  exceedsLimit: CreditEstimateExceedsLimitError | null;
 }
 
 /**
@@ -61,7 +63,14 @@ export async function placeTask(userId: string, input: TaskCreate, now = new Dat
     quotaStatus: status.status,
     quotaMessage: status.message,
     overQuota: decision.execution_location === 'remote' && !canCharge(usage, decision.estimated_credits),
+    exceedsLimit: decision.execution_location === 'remote' ? exceedsLimitError(quota, decision.estimated_credits) : null,
   };
+}
+
+/** A placement that may be queued: remote work whose estimate can never fit its space is refused. */
+export function assertQueueable(placement: TaskPlacement): TaskPlacement {
+  if (placement.exceedsLimit) throw placement.exceedsLimit;
+  return placement;
 }
 
 /** The routing fields a new task stores (pass to `newTask` as its `extra`). */

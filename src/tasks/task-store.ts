@@ -4,6 +4,7 @@ import { getConfig } from '../platform/config.js';
 import type { Task, TaskStatus } from './task.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
+import { deviceWaitDeadline, type DeviceWaitLimits } from '../routing/device-wait.js';
 
 /*
  * Tasks: pk TASK#<id>, sk TASK. Index keys are derived from the task on every write:
@@ -12,7 +13,8 @@ import type { TransactItem } from '../platform/dynamodb/transact.js';
  *   pending:      pendpk PENDING#<user>, pendsk <priority>#<created_at>#<id>   (only while pending)
  *                 pendpk LOCALQ#<user>#<executor> instead for a task routed to a device: devices
  *                 lease those (executor-store), the orchestrator never sees them
- *   due:          duepk SWEEP, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at)
+ *   due:          duepk SWEEP, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at;
+ *                 pending on a device: when it stops waiting for the lease, see routing/device-wait)
  */
 const key = (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' });
 const DERIVED = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'pendpk', 'pendsk', 'duepk', 'duesk'] as const;
@@ -23,8 +25,17 @@ export const localQueueKey = (userId: string, executorId: string): string => `LO
 export const pendingSortKey = (task: Pick<Task, 'priority' | 'created_at' | 'id'>): string =>
   `${task.priority}#${task.created_at}#${task.id}`;
 
-/** When the sweeper must look at an active task. */
-export function sweepDeadline(task: Task, staleSeconds: number): string | null {
+export interface SweepSettings {
+  staleSeconds: number;
+  deviceWait: DeviceWaitLimits;
+}
+
+/** When the sweeper must look at an active task, or at a pending one waiting for a device's lease. */
+export function sweepDeadline(task: Task, settings: SweepSettings): string | null {
+  const staleSeconds = settings.staleSeconds;
+  if (task.status === 'pending' && task.execution_location === 'local' && task.executor_id) {
+    return deviceWaitDeadline(task, settings.deviceWait);
+  }
   if (task.status === 'claimed' && task.claimed_at) {
     return new Date(Date.parse(task.claimed_at) + staleSeconds * 1000).toISOString();
   }
@@ -49,7 +60,11 @@ function toItem(task: Task): Record<string, unknown> {
         : `PENDING#${task.user_id}`;
     item.pendsk = pendingSortKey(task);
   }
-  const deadline = sweepDeadline(task, getConfig().staleClaimingThresholdSeconds);
+  const config = getConfig();
+  const deadline = sweepDeadline(task, {
+    staleSeconds: config.staleClaimingThresholdSeconds,
+    deviceWait: { leaseTimeoutSeconds: config.localLeaseTimeoutSeconds, maxWaitSeconds: config.localMaxWaitSeconds },
+  });
   if (deadline) {
     item.duepk = 'SWEEP';
     item.duesk = `${deadline}#${task.id}`;
@@ -119,10 +134,23 @@ export async function listUserTasks(
   return { tasks: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
 
-/** A user's pending tasks in claim order (priority, then age); bounded by max_pending_per_user. */
-export async function listPendingTasks(userId: string, limit = 250): Promise<Task[]> {
+/** Most pending tasks a user may ever have (the admin override's ceiling): reading this many reads them all. */
+export const MAX_PENDING_READ = 10_000;
+
+/** A user's pending tasks in claim order (priority, then age), up to `limit` (default: all of them). */
+export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ): Promise<Task[]> {
   const tasks: Task[] = [];
+  for await (const page of pendingTaskPages(userId, [limit])) tasks.push(...page);
+  return tasks.slice(0, limit);
+}
+
+/**
+ * A user's pending tasks in claim order, one page at a time: page i holds up to `pageSizes[i]`
+ * tasks (the last size repeats), so a caller that usually needs the first few reads only those.
+ */
+export async function* pendingTaskPages(userId: string, pageSizes: readonly number[]): AsyncGenerator<Task[]> {
   let start: Record<string, unknown> | undefined;
+  let page = 0;
   do {
     const result = await ddb().send(
       new QueryCommand({
@@ -130,14 +158,14 @@ export async function listPendingTasks(userId: string, limit = 250): Promise<Tas
         IndexName: 'pending',
         KeyConditionExpression: 'pendpk = :p',
         ExpressionAttributeValues: { ':p': `PENDING#${userId}` },
-        Limit: limit - tasks.length,
+        Limit: pageSizes[Math.min(page, pageSizes.length - 1)],
         ExclusiveStartKey: start,
       }),
     );
-    tasks.push(...(result.Items ?? []).map(fromItem));
+    page += 1;
+    yield (result.Items ?? []).map(fromItem);
     start = result.LastEvaluatedKey;
-  } while (start && tasks.length < limit);
-  return tasks;
+  } while (start);
 }
 
 /** Active tasks whose sweep deadline has passed. */
@@ -153,4 +181,30 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<Task
   );
   // The index is eventually consistent: re-read each task before acting on it.
   return (result.Items ?? []).map(fromItem);
+}
+
+/**
+ * Running tasks, from the `due` index (every running task is on it until its timeout), a page at
+ * a time up to `limit`: what the sweeper asks the sandbox provider about. Bounded by how many
+ * tasks may run at once, not by the backlog. The index lags: callers re-read before acting.
+ */
+export async function listRunningTasks(limit: number): Promise<Task[]> {
+  const tasks: Task[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await ddb().send(
+      new QueryCommand({
+        TableName: getConfig().tableName,
+        IndexName: 'due',
+        KeyConditionExpression: 'duepk = :p',
+        FilterExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':p': 'SWEEP', ':running': 'running' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    tasks.push(...(result.Items ?? []).map(fromItem));
+    start = result.LastEvaluatedKey;
+  } while (start && tasks.length < limit);
+  return tasks.slice(0, limit);
 }

@@ -52,5 +52,9 @@ export interface Task {
   files_changed: string[] | null;
   failure_reason: string | null;
   blocked_reason: string | null;
+  /** Set when a completion's result fields were cut to fit the item limit (says what was cut). */
+  result_truncated?: string | null;
+  /** Why the task runs where it does when that changed after create (e.g. re-routed to the cloud). */
+  routing_note?: string | null;
   callback_token_hash: string | null;
 }

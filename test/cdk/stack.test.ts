@@ -435,6 +435,8 @@ describe('stack configuration', () => {
     [{ timeoutCheckIntervalSeconds: 29 }, 'TIMEOUT_CHECK_INTERVAL'],
     [{ maxPendingPerUser: 201 }, 'MAX_PENDING_PER_USER'],
     [{ staleClaimingThresholdSeconds: 301 }, 'STALE_CLAIMING_THRESHOLD'],
+    [{ localLeaseTimeoutSeconds: 59 }, 'LOCAL_LEASE_TIMEOUT'],
+    [{ localMaxWaitSeconds: 604_801 }, 'LOCAL_MAX_WAIT'],
   ])('rejects %o with a message naming %s', (props, name) => {
     expect(() => resolveConfig(props, () => undefined)).toThrow(InvalidStackConfigError);
     expect(() => resolveConfig(props, () => undefined)).toThrow(name);

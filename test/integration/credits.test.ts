@@ -162,6 +162,64 @@ describe('credit charges against a space hard limit', () => {
   });
 });
 
+describe('an estimate that can never fit its space', () => {
+  it('is refused at create with 403 CREDIT_LIMIT_REACHED naming the estimate and the limit, and queues nothing', async () => {
+    // Prepare: a space whose whole month allows half a credit; gmail send costs 1.
+    const owner = unique('owner');
+    const spaceId = unique('tiny');
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 0.5 } }, T0);
+
+    // Act
+    const refusal = await createTask(owner, gmailSend(spaceId), T0).catch((error: unknown) => error);
+
+    // Assess
+    expect(refusal).toMatchObject({ code: 'CREDIT_LIMIT_REACHED' });
+    expect((refusal as Error).message).toContain('1 credit');
+    expect((refusal as Error).message).toContain('0.5 credits');
+    expect((await getUser(owner, T0)).pending_count).toBe(0);
+  });
+
+  it("fails at its next claim once the limit is lowered below it, without holding the user's later tasks in that space", async () => {
+    // Prepare: a 3-credit task first in line, a 1-credit task behind it, then the limit drops to 2.
+    const owner = unique('owner');
+    const spaceId = unique('lowered');
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 10 } }, T0);
+    const big = newTask(owner, gmailSend(spaceId, { priority: 1 }), T0, { estimated_credits: 3 });
+    await enqueueTasks(owner, [big], T0);
+    const small = await createTask(owner, gmailSend(spaceId), at(T0, 1));
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 2 } }, at(T0, 2));
+
+    // Act
+    await claimUntilQuiet(at(T0, 3));
+
+    // Assess
+    const failed = await getTask(big.id);
+    expect(failed).toMatchObject({ status: 'failed', blocked_reason: null });
+    expect(failed?.failure_reason).toMatch(/3 credits exceeds the whole monthly credit limit of 2 credits/);
+    expect((await getTask(small.id))?.status).toBe('claimed');
+    const account = await getUser(owner, at(T0, 4));
+    expect(account).toMatchObject({ pending_count: 0, running_count: 1 });
+    expect((await allLedgerRows(spaceId)).filter(withReason('charge')).map((row) => row.task_id)).toEqual([small.id]);
+  });
+
+  it('starts once an active override makes it fit', async () => {
+    // Prepare
+    const owner = unique('owner');
+    const spaceId = unique('boosted');
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 10 } }, T0);
+    const big = newTask(owner, gmailSend(spaceId), T0, { estimated_credits: 3 });
+    await enqueueTasks(owner, [big], T0);
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 2 } }, at(T0, 1));
+    await grantOverride(ADMIN, spaceId, { credits: 1, reason: 'big job', expires_at: at(T0, 86_400).toISOString() }, at(T0, 2));
+
+    // Act
+    await claimUntilQuiet(at(T0, 3));
+
+    // Assess
+    expect((await getTask(big.id))?.status).toBe('claimed');
+  });
+});
+
 describe('sub-spaces', () => {
   it('charges a sub-space that inherits to its parent, and one with its own quota to itself', async () => {
     // Prepare

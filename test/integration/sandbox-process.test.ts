@@ -265,6 +265,25 @@ describe('ProcessSandboxProvider', () => {
     expect(existsSync(join(dataDir, 'sandboxes', `${req.task.id}-2`, 'work'))).toBe(true);
   });
 
+  it('knows its children alive, and after a restart finds the sandboxes that died with the old process gone', async () => {
+    // Prepare: one sandbox still running (an orphan of an earlier incarnation stays alive), one whose group was killed.
+    const sandboxes = provider('echo working; sleep 60');
+    const survivor = request();
+    const victim = request();
+    const [alive, dead] = await Promise.all([sandboxes.spawn(survivor), sandboxes.spawn(victim)]);
+    expect(await sandboxes.lostSandboxes([alive.id, dead.id])).toEqual([]);
+    const victimPid = Number(readFileSync(join(sandboxDir(victim), 'pid'), 'utf8'));
+    process.kill(-victimPid, 'SIGKILL');
+    await expectGroupGone(victimPid);
+
+    // Act: a new provider over the same data dir stands for a restarted `npm start`.
+    const lost = await provider('true').lostSandboxes([alive.id, dead.id, 'proc-never-started-1']);
+
+    // Assess
+    expect(lost.map((sandbox) => sandbox.id).sort()).toEqual([dead.id, 'proc-never-started-1'].sort());
+    expect(lost.find((sandbox) => sandbox.id === dead.id)?.lastAliveAt).toBeInstanceOf(Date);
+  });
+
   it('logs returns the tail of the output, and null for an unknown sandbox', async () => {
     const req = request();
     const sandboxes = provider('echo "first line"; echo "0123456789"; sleep 60');

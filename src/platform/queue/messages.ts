@@ -25,13 +25,14 @@ export const MAX_DELAY_SECONDS = 900;
 export async function sendSpawnMessages(messages: SpawnMessage[]): Promise<void> {
   const url = getConfig().spawnQueueUrl;
   for (let i = 0; i < messages.length; i += 10) {
-    const chunk = messages.slice(i, i + 10);
-    const result = await sqs().send(
-      new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: chunk.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) })),
-      }),
-    );
+    let entries = messages.slice(i, i + 10).map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
+    let result = await sqs().send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+    if (result.Failed && result.Failed.length > 0) {
+      // Entries fail on their own (throttling); sending them once more is cheap and usually enough.
+      const failedIds = new Set(result.Failed.map((failure) => failure.Id));
+      entries = entries.filter((entry) => failedIds.has(entry.Id));
+      result = await sqs().send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+    }
     if (result.Failed && result.Failed.length > 0) {
       // The stale-claim sweep returns these tasks to pending, so nothing is lost; say so loudly.
       logger.error('spawn messages not sent', { failed: result.Failed });

@@ -74,6 +74,18 @@ describe('accountForTransition (counters move with task status)', () => {
     expect(now.pending_count).toBe(3);
   });
 
+  it('keeps work waiting for a device out of the orchestrator, and brings it in when it is re-routed to the cloud', () => {
+    const device = { execution_location: 'local' as const, executor_id: 'tauri:mac' };
+    const queued = accountForTransition(user({ next_eligible_at: '2026-11-23T11:00:00.000Z' }), null, task(device), NOW);
+    expect(queued).toMatchObject({ pending_count: 1, device_pending_count: 1 });
+    expect(schedulingState(queued, limitsOf(queued, 50), NOW)).toEqual({ kind: 'idle' });
+    const rerouted = accountForTransition(queued, task(device), task({ execution_location: 'remote', executor_id: null }), NOW);
+    expect(rerouted).toMatchObject({ pending_count: 1, device_pending_count: 0, next_eligible_at: null });
+    expect(schedulingState(rerouted, limitsOf(rerouted, 50), NOW).kind).toBe('ready');
+    const leased = accountForTransition(queued, task(device), task({ ...device, status: 'running' }), NOW);
+    expect(leased).toMatchObject({ pending_count: 0, device_pending_count: 0, running_count: 1 });
+  });
+
   it('a claim takes a slot and reserves hours; completion frees it and charges only what was used', () => {
     const start = user({ pending_count: 1 });
     const claimed = accountForTransition(start, task({}), task({ status: 'claimed', hours_window: start.hours_window, reserved_seconds: 1800 }), NOW);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   activeOverrideCredits,
   canCharge,
+  canEverCharge,
   monthlyWindow,
   quotaStatus,
   resolveEffectiveQuotaSpace,
@@ -116,6 +117,19 @@ describe('canCharge', () => {
     ['no monthly limit', { weeklyUsed: 0, monthlyUsed: 1_000_000 }, 500, true],
   ])('%s -> %s', (_name, state, credits, expected) => {
     expect(canCharge(state, credits)).toBe(expected);
+  });
+});
+
+describe('canEverCharge', () => {
+  it.each<[string, { monthlyLimit?: number | null; overrideCredits?: number }, number, boolean]>([
+    ['the whole limit, whatever is used now', { monthlyLimit: 10 }, 10, true],
+    ['more than the whole limit', { monthlyLimit: 10 }, 10.0001, false],
+    ['more than the limit but within an active override', { monthlyLimit: 10, overrideCredits: 5 }, 15, true],
+    ['more than the limit plus the override', { monthlyLimit: 10, overrideCredits: 5 }, 15.5, false],
+    ['a zero limit and free work', { monthlyLimit: 0 }, 0, true],
+    ['no monthly limit', { monthlyLimit: null }, 1_000_000, true],
+  ])('%s -> %s', (_name, state, credits, expected) => {
+    expect(canEverCharge(state, credits)).toBe(expected);
   });
 });
 

@@ -8,6 +8,8 @@ describe('parseConfig', () => {
       timeoutCheckIntervalSeconds: 60,
       maxPendingPerUser: 50,
       staleClaimingThresholdSeconds: 60,
+      localLeaseTimeoutSeconds: 600,
+      localMaxWaitSeconds: 86_400,
       sandboxProvider: 'process',
     });
   });
@@ -20,6 +22,9 @@ describe('parseConfig', () => {
     ['STALE_CLAIMING_THRESHOLD', 'abc', 'STALE_CLAIMING_THRESHOLD must be an integer from 30 to 300 (got "abc")'],
     ['MAX_PENDING_PER_USER', '12.5', 'MAX_PENDING_PER_USER'],
     ['SANDBOX_PROVIDER', 'kubernetes', 'SANDBOX_PROVIDER'],
+    ['LOCAL_LEASE_TIMEOUT', '59', 'LOCAL_LEASE_TIMEOUT must be an integer from 60 to 86400 (got "59")'],
+    ['LOCAL_LEASE_TIMEOUT', '10m', 'LOCAL_LEASE_TIMEOUT must be an integer from 60 to 86400'],
+    ['LOCAL_MAX_WAIT', '604801', 'LOCAL_MAX_WAIT must be an integer from 600 to 604800'],
   ])('rejects %s=%s naming the variable and its range', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
   });

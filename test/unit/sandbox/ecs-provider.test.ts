@@ -1,5 +1,6 @@
 import {
   AccessDeniedException,
+  DescribeTasksCommand,
   ECSClient,
   ListTasksCommand,
   InvalidParameterException,
@@ -202,5 +203,28 @@ describe('EcsSandboxProvider.terminateAttempt', () => {
     await provider().terminateAttempt({ id: 'task-42', attempt: 1 });
     expect(ecs.commandCalls(StopTaskCommand).map((c) => c.args[0].input.task)).toEqual([TASK_ARN]);
     expect(ecsStartedBy('task-42', 1).length).toBeLessThanOrEqual(36);
+  });
+});
+
+describe('EcsSandboxProvider.lostSandboxes', () => {
+  beforeEach(() => ecs.reset());
+
+  it('asks DescribeTasks 100 ARNs at a time and reports stopped and missing tasks as lost', async () => {
+    // Prepare: 150 running sandboxes; one stopped, one unknown to ECS.
+    const arns = Array.from({ length: 150 }, (_, i) => `${TASK_ARN}-${i}`);
+    const stoppedAt = new Date('2026-06-10T12:10:00Z');
+    ecs.on(DescribeTasksCommand).callsFake((input: { tasks: string[] }) => ({
+      tasks: input.tasks
+        .filter((arn) => arn !== arns[140])
+        .map((arn) => (arn === arns[3] ? { taskArn: arn, lastStatus: 'STOPPED', stoppedAt } : { taskArn: arn, lastStatus: 'RUNNING' })),
+      failures: input.tasks.includes(arns[140] as string) ? [{ arn: arns[140], reason: 'MISSING' }] : [],
+    }));
+
+    // Act
+    const lost = await provider().lostSandboxes(arns);
+
+    // Assess
+    expect(ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.tasks?.length)).toEqual([100, 50]);
+    expect(lost).toEqual([{ id: arns[3], lastAliveAt: stoppedAt }, { id: arns[140] }]);
   });
 });
