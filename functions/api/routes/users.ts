@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { PLAN_NAMES } from '../../../src/accounts/plans.js';
-import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { identityOf, parseBody, parseWith, reply, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { userLimitsResponseSchema } from '../../../src/accounts/responses.js';
 import { getUserLimits, updateUserAccount } from '../../../src/accounts/limits.js';
 
 export async function myLimits(event: ApiEvent): Promise<ApiResult> {
-  return json(200, await getUserLimits(identityOf(event).userId));
+  return reply(200, userLimitsResponseSchema, await getUserLimits(identityOf(event).userId));
 }
 
 const planSchema = z.object({ plan: z.enum(PLAN_NAMES) }).strict();
@@ -15,7 +16,7 @@ export async function setPlan(event: ApiEvent): Promise<ApiResult> {
   requireAdmin(identity);
   const { id } = parseWith(event.pathParameters, idParamSchema);
   const { plan } = parseBody(event, planSchema);
-  return json(200, await updateUserAccount(id, (user) => ({ ...user, plan }), identity.userId));
+  return reply(200, userLimitsResponseSchema, await updateUserAccount(id, (user) => ({ ...user, plan }), identity.userId));
 }
 
 /** Seed 002's per-user columns; null removes an override (back to the plan's value). */
@@ -35,8 +36,9 @@ export async function setLimits(event: ApiEvent): Promise<ApiResult> {
   requireAdmin(identity);
   const { id } = parseWith(event.pathParameters, idParamSchema);
   const body = parseBody(event, limitsSchema);
-  return json(
+  return reply(
     200,
+    userLimitsResponseSchema,
     await updateUserAccount(
       id,
       (user) => {
