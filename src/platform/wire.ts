@@ -50,3 +50,10 @@ export const healthResponseSchema = z.object({
   checks: z.object({ table: z.string(), spawn_queue: z.string(), wake_queue: z.string() }).meta({ description: '"ok" or "down: <error>" per dependency' }),
   time: instant,
 });
+
+/** GET /api/v1/openapi.json: an OpenAPI 3.1 document (only its frame is pinned here). */
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.string().meta({ examples: ['3.1.0'] }),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});

@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { UnauthorizedError } from '../../../src/platform/errors.js';
 import { identityOf, parseBody, parseWith, reply, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
-import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
+import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
 import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
@@ -73,7 +73,7 @@ export async function complete(event: ApiEvent): Promise<ApiResult> {
 export async function logs(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const { id } = parseWith(event.pathParameters, idParamSchema);
-  const { bytes } = parseWith(event.queryStringParameters, z.object({ bytes: z.coerce.number().int().min(1).max(1_000_000).default(16_384) }).strict());
+  const { bytes } = parseWith(event.queryStringParameters, taskLogsQuerySchema);
   const task = await getOwnTask(userId, id);
   const provider = currentSandboxProvider();
   const text = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
