@@ -10,6 +10,12 @@ import addFormatsModule from 'ajv-formats';
 
 type Json = Record<string, any>;
 
+/** ajv's errors, naming the offending property ("must NOT have additional properties (user_id)"). */
+const describe = (errors: ValidateFunction['errors']): string =>
+  (errors ?? [])
+    .map((error) => `${error.instancePath || 'body'} ${error.message}${error.params && 'additionalProperty' in error.params ? ` (${String(error.params.additionalProperty)})` : ''}`)
+    .join('; ');
+
 const DOCUMENT_ID = 'https://nightshift.invalid/openapi.json';
 
 export interface ContractAnswer {
@@ -67,7 +73,7 @@ export function contractChecker(document: Json = JSON.parse(readFileSync('docs/o
         if (status < 400) return [`${where}: answered ${status} for a route the document does not describe`];
         const { value, problem } = parse();
         if (problem) return [problem];
-        return errorValidator()(value) ? [] : [`${where}: ${ajv.errorsText(errorValidator().errors)}`];
+        return errorValidator()(value) ? [] : [`${where}: ${describe(errorValidator().errors)}`];
       }
       const response = operation.responses?.[String(status)] as Json | undefined;
       if (!response) return [`${where}: status ${status} is not documented for ${operation.operationId} (documented: ${Object.keys(operation.responses).join(', ')})`];
@@ -82,7 +88,7 @@ export function contractChecker(document: Json = JSON.parse(readFileSync('docs/o
       const { value, problem } = parse();
       if (problem) return [...problems, problem];
       const validate = validatorOf(schema.$ref as string);
-      if (!validate(value)) problems.push(`${where}: the body does not match ${schema.$ref}: ${ajv.errorsText(validate.errors, { separator: '; ' })}`);
+      if (!validate(value)) problems.push(`${where}: the body does not match ${schema.$ref}: ${describe(validate.errors)}`);
       return problems;
     },
   };
