@@ -6,7 +6,7 @@ import { OPERATIONS } from '../../../src/contract/operations.js';
 import { API_ROUTES, routeKey } from '../../../src/platform/http/route-table.js';
 import { errorResponse, reply } from '../../../src/platform/http/api-handler.js';
 import { taskResponseSchema } from '../../../src/tasks/responses.js';
-import { OPENAPI_FILE, renderOpenApiDocument } from '../../../scripts/openapi.js';
+import { CLIENT_TYPES_FILE, OPENAPI_FILE, renderClientTypes, renderOpenApiDocument } from '../../../scripts/openapi.js';
 import { contractChecker } from '../../support/contract.js';
 
 const document = buildOpenApiDocument();
@@ -15,6 +15,10 @@ const TASK = (taskResponseSchema.meta()?.examples as unknown[])[0] as Record<str
 describe('the OpenAPI document', () => {
   it('is the committed docs/openapi.json (run `npm run openapi` after changing a schema)', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8')).toBe(renderOpenApiDocument());
+  });
+
+  it("is what the committed client types were generated from (run `npm run openapi`)", async () => {
+    expect(readFileSync(CLIENT_TYPES_FILE, 'utf8')).toBe(await renderClientTypes());
   });
 
   it('describes every route of the route table, and nothing else', () => {
