@@ -13,8 +13,8 @@ const RULE_FILES = [
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
   /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
-  /^src\/[a-z-]+\/schemas\.ts$/,
-  /^src\/platform\/(errors|storable-json)\.ts$/,
+  /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
+  /^src\/platform\/(errors|storable-json|wire)\.ts$/,
 ];
 
 /** @returns {'rule' | 'platform' | 'store' | 'use-case' | 'entry' | 'tooling' | 'test'} */

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /*
  * Four projects: `unit` is pure (no network, no Java, no SQS server) and runs in seconds;
  * `integration` and `e2e` each start one DynamoDB Local and one SQS server (global-setup.ts);
- * `cdk` synthesizes the stack. `npm test` runs all four.
+ * `cdk` synthesizes the stack. Every e2e answer is checked against docs/openapi.json (contract-fetch.ts). `npm test` runs all four.
  */
 const shared = {
   testTimeout: 30_000,
@@ -17,7 +17,7 @@ export default defineConfig({
     projects: [
       { test: { ...shared, name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { ...shared, name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
-      { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] } },
+      { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'], setupFiles: ['test/support/contract-fetch.ts'] } },
       { test: { ...shared, name: 'cdk', include: ['test/cdk/**/*.test.ts'] } },
     ],
   },

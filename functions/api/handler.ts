@@ -6,6 +6,7 @@ import * as batches from './routes/batches.js';
 import { estimate } from './routes/estimate.js';
 import * as executors from './routes/executors.js';
 import { health } from './routes/health.js';
+import { openapi } from './routes/openapi.js';
 import * as spaces from './routes/spaces.js';
 import * as tasks from './routes/tasks.js';
 import * as users from './routes/users.js';
@@ -16,6 +17,7 @@ type Route = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 /** routeKey (as in src/platform/http/route-table.ts) -> handler. */
 export const routes: Record<string, Route> = {
   'GET /api/v1/health': health,
+  'GET /api/v1/openapi.json': openapi,
   'POST /api/v1/tasks': tasks.create,
   'GET /api/v1/tasks': tasks.list,
   'GET /api/v1/tasks/queue-status': tasks.status,

@@ -54,4 +54,7 @@ export const taskListQuerySchema = z
   })
   .strict();
 
+/** Query of GET /api/v1/tasks/{id}/logs: how much of the output's tail to answer. */
+export const taskLogsQuerySchema = z.object({ bytes: z.coerce.number().int().min(1).max(1_000_000).default(16_384) }).strict();
+
 export const idParamSchema = z.object({ id });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signLocalToken } from '../../scripts/local/local-auth.js';
@@ -89,7 +90,13 @@ describe('every user route refuses callers without valid credentials (401 UNAUTH
 
   it('covers every route of the route table that needs a user', () => {
     expect(USER_ROUTES.length).toBeGreaterThanOrEqual(25);
-    expect(API_ROUTES.filter((route) => route.auth === 'none').map(routeKey)).toEqual(['GET /api/v1/health']);
+    expect(API_ROUTES.filter((route) => route.auth === 'none').map(routeKey)).toEqual(['GET /api/v1/health', 'GET /api/v1/openapi.json']);
+  });
+
+  it('serves the OpenAPI document without credentials, the same as docs/openapi.json', async () => {
+    const answer = await call('GET', '/api/v1/openapi.json');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual(JSON.parse(readFileSync('docs/openapi.json', 'utf8')));
   });
 });
 

@@ -2,7 +2,8 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ddb, sqs } from '../../../src/platform/aws.js';
 import { getConfig } from '../../../src/platform/config.js';
-import { json, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { healthResponseSchema } from '../../../src/platform/wire.js';
+import { reply, type ApiResult } from '../../../src/platform/http/api-handler.js';
 
 const check = async (probe: () => Promise<unknown>): Promise<string> => {
   try {
@@ -26,5 +27,5 @@ export async function health(): Promise<ApiResult> {
     ),
   };
   const ok = Object.values(checks).every((value) => value === 'ok');
-  return json(ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', checks, time: new Date().toISOString() });
+  return reply(ok ? 200 : 503, healthResponseSchema, { status: ok ? 'ok' : 'degraded', checks, time: new Date().toISOString() });
 }

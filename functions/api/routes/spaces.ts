@@ -1,6 +1,7 @@
-import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { identityOf, parseBody, parseWith, reply, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../../../src/spaces/schemas.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { ledgerResponseSchema, overrideResponseSchema, spaceQuotaResponseSchema, spaceResponseSchema } from '../../../src/spaces/responses.js';
 import { getSpaceLedger, getSpaceQuota, grantOverride, putSpace } from '../../../src/spaces/spaces.js';
 
 /** PUT /spaces/{id}: 201 when created (the caller owns it), 200 when updated. */
@@ -8,23 +9,23 @@ export async function put(event: ApiEvent): Promise<ApiResult> {
   const identity = identityOf(event);
   const { id } = parseWith(event.pathParameters, idParamSchema);
   const { space, created } = await putSpace(identity, id, parseBody(event, spacePutSchema));
-  return json(created ? 201 : 200, space);
+  return reply(created ? 201 : 200, spaceResponseSchema, space);
 }
 
 export async function quota(event: ApiEvent): Promise<ApiResult> {
   const { id } = parseWith(event.pathParameters, idParamSchema);
-  return json(200, await getSpaceQuota(identityOf(event), id));
+  return reply(200, spaceQuotaResponseSchema, await getSpaceQuota(identityOf(event), id));
 }
 
 export async function ledger(event: ApiEvent): Promise<ApiResult> {
   const { id } = parseWith(event.pathParameters, idParamSchema);
   const query = parseWith(event.queryStringParameters, ledgerQuerySchema);
-  return json(200, await getSpaceLedger(identityOf(event), id, query));
+  return reply(200, ledgerResponseSchema, await getSpaceLedger(identityOf(event), id, query));
 }
 
 export async function override(event: ApiEvent): Promise<ApiResult> {
   const identity = identityOf(event);
   requireAdmin(identity);
   const { id } = parseWith(event.pathParameters, idParamSchema);
-  return json(201, await grantOverride(identity, id, parseBody(event, overrideCreateSchema)));
+  return reply(201, overrideResponseSchema, await grantOverride(identity, id, parseBody(event, overrideCreateSchema)));
 }

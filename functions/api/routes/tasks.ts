@@ -1,54 +1,58 @@
-import * as z from 'zod';
-import type { Task } from '../../../src/tasks/task.js';
+import type * as z from 'zod';
 import { UnauthorizedError } from '../../../src/platform/errors.js';
-import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
-import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
+import { identityOf, parseBody, parseWith, reply, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
 import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
 import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
 
-const HIDDEN: ReadonlySet<string> = new Set(['callback_token_hash', 'hours_window', 'user_id']);
+import {
+  callbackAcceptedResponseSchema,
+  queueStatusResponseSchema,
+  taskCancelledResponseSchema,
+  taskListResponseSchema,
+  taskLogsResponseSchema,
+  taskResponseSchema,
+} from '../../../src/tasks/responses.js';
 
-/** The wire shape of a task (`TaskResponse`). */
-export function taskResponse(view: TaskView): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(view.task as Task)) if (!HIDDEN.has(name)) body[name] = value;
-  body.queue_position = view.queue_position;
-  body.blocked_reason = view.blocked_reason;
-  return body;
-}
+/** A task with its queue-dependent fields; the response schema picks the wire fields from it. */
+export const taskBody = (view: TaskView): z.input<typeof taskResponseSchema> => ({
+  ...view.task,
+  queue_position: view.queue_position,
+  blocked_reason: view.blocked_reason,
+});
 
 export async function create(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const task = await createTask(userId, parseBody(event, taskCreateSchema));
   const [view] = await viewTasks(userId, [task]);
-  return json(201, taskResponse(view as TaskView));
+  return reply(201, taskResponseSchema, taskBody(view as TaskView));
 }
 
 export async function list(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const query = parseWith(event.queryStringParameters, taskListQuerySchema);
   const { views, nextCursor } = await listTasks(userId, query);
-  return json(200, views.map(taskResponse), nextCursor ? { 'x-next-cursor': nextCursor } : {});
+  return reply(200, taskListResponseSchema, views.map(taskBody), nextCursor ? { 'x-next-cursor': nextCursor } : {});
 }
 
 export async function get(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const { id } = parseWith(event.pathParameters, idParamSchema);
   const [view] = await viewTasks(userId, [await getOwnTask(userId, id)]);
-  return json(200, taskResponse(view as TaskView));
+  return reply(200, taskResponseSchema, taskBody(view as TaskView));
 }
 
 export async function cancel(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const { id } = parseWith(event.pathParameters, idParamSchema);
   await cancelTask(userId, id);
-  return json(200, { cancelled: true });
+  return reply(200, taskCancelledResponseSchema, { cancelled: true });
 }
 
 export async function status(event: ApiEvent): Promise<ApiResult> {
-  return json(200, await queueStatus(identityOf(event).userId));
+  return reply(200, queueStatusResponseSchema, await queueStatus(identityOf(event).userId));
 }
 
 const bearer = (event: ApiEvent): string => {
@@ -63,15 +67,15 @@ export async function complete(event: ApiEvent): Promise<ApiResult> {
   const { id } = parseWith(event.pathParameters, idParamSchema);
   const token = bearer(event);
   await completeTask(id, token, parseBody(event, taskResultSchema));
-  return json(200, { ok: true });
+  return reply(200, callbackAcceptedResponseSchema, { ok: true });
 }
 
 export async function logs(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const { id } = parseWith(event.pathParameters, idParamSchema);
-  const { bytes } = parseWith(event.queryStringParameters, z.object({ bytes: z.coerce.number().int().min(1).max(1_000_000).default(16_384) }).strict());
+  const { bytes } = parseWith(event.queryStringParameters, taskLogsQuerySchema);
   const task = await getOwnTask(userId, id);
   const provider = currentSandboxProvider();
   const text = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
-  return json(200, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, logs: text ?? '' });
+  return reply(200, taskLogsResponseSchema, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, logs: text ?? '' });
 }

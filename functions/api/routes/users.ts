@@ -1,42 +1,29 @@
-import * as z from 'zod';
-import { PLAN_NAMES } from '../../../src/accounts/plans.js';
-import { identityOf, json, parseBody, parseWith, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
+import { identityOf, parseBody, parseWith, reply, requireAdmin, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';
+import { planChangeSchema, limitsChangeSchema } from '../../../src/accounts/schemas.js';
+import { userLimitsResponseSchema } from '../../../src/accounts/responses.js';
 import { getUserLimits, updateUserAccount } from '../../../src/accounts/limits.js';
 
 export async function myLimits(event: ApiEvent): Promise<ApiResult> {
-  return json(200, await getUserLimits(identityOf(event).userId));
+  return reply(200, userLimitsResponseSchema, await getUserLimits(identityOf(event).userId));
 }
-
-const planSchema = z.object({ plan: z.enum(PLAN_NAMES) }).strict();
 
 export async function setPlan(event: ApiEvent): Promise<ApiResult> {
   const identity = identityOf(event);
   requireAdmin(identity);
   const { id } = parseWith(event.pathParameters, idParamSchema);
-  const { plan } = parseBody(event, planSchema);
-  return json(200, await updateUserAccount(id, (user) => ({ ...user, plan }), identity.userId));
+  const { plan } = parseBody(event, planChangeSchema);
+  return reply(200, userLimitsResponseSchema, await updateUserAccount(id, (user) => ({ ...user, plan }), identity.userId));
 }
-
-/** The per-user limit overrides an admin may set; null removes an override (back to the plan's value). */
-const limitsSchema = z
-  .object({
-    max_concurrent_agents: z.number().int().min(0).max(1000).nullable().optional(),
-    max_task_duration_minutes: z.number().int().min(1).max(24 * 60).nullable().optional(),
-    monthly_agent_hours_limit: z.number().min(0).max(100_000).nullable().optional(),
-    monthly_agent_hours_unlimited: z.literal(true).optional(),
-    max_pending_tasks: z.number().int().min(1).max(10_000).nullable().optional(),
-    billing_cycle_day: z.number().int().min(1).max(31).optional(),
-  })
-  .strict();
 
 export async function setLimits(event: ApiEvent): Promise<ApiResult> {
   const identity = identityOf(event);
   requireAdmin(identity);
   const { id } = parseWith(event.pathParameters, idParamSchema);
-  const body = parseBody(event, limitsSchema);
-  return json(
+  const body = parseBody(event, limitsChangeSchema);
+  return reply(
     200,
+    userLimitsResponseSchema,
     await updateUserAccount(
       id,
       (user) => {

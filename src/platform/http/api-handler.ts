@@ -90,6 +90,24 @@ const describeZod = (error: ZodError): string =>
     .map((issue) => clip(issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message) as string)
     .join('; ');
 
+/** A handler's answer broke its own response schema: a bug on our side, so a 500, never a 400. */
+export class ResponseShapeError extends Error {
+  constructor(issues: string) {
+    super(`The response does not match its schema: ${issues}`);
+    this.name = 'ResponseShapeError';
+  }
+}
+
+/**
+ * Answers `body` through its response schema: only the fields the schema lists reach the wire
+ * (unknown ones are dropped), and a body that breaks the schema is a 500 logged with the reason.
+ */
+export function reply<S extends z.ZodType>(statusCode: number, schema: S, body: z.input<S>, headers: Record<string, string> = {}): ApiResult {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ResponseShapeError(describeZod(parsed.error));
+  return json(statusCode, parsed.data, headers);
+}
+
 /** The one place that turns errors into HTTP answers; unknown errors become a plain 500. */
 export function errorResponse(error: unknown): ApiResult {
   if (error instanceof ZodError) {

@@ -14,6 +14,7 @@ export interface RouteDefinition {
 
 export const API_ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/health', auth: 'none' },
+  { method: 'GET', path: '/api/v1/openapi.json', auth: 'none' },
   { method: 'POST', path: '/api/v1/tasks', auth: 'user' },
   { method: 'GET', path: '/api/v1/tasks', auth: 'user' },
   { method: 'GET', path: '/api/v1/tasks/queue-status', auth: 'user' },

@@ -1,0 +1,394 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { createNightshiftClient, NightshiftApiError, type NightshiftClient, type Task, type TaskCreate, type BatchCreate } from '../src/client/client.js';
+import { configPath, readConfig, resolveConfig, writeConfig, type StoredConfig } from './config.js';
+import { batchProgressLine, batchReportText, deadlineAnswer, styleFor, table, taskDetails, taskTable } from './format.js';
+
+/*
+ * `nightshift`: queue, watch and report from a terminal, on the typed client. Exit codes:
+ * 0 success, 1 an API error or watched work that did not all complete, 2 wrong usage.
+ */
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = styleFor(process.stdout, process.env);
+const POLL_MS = Number(process.env.NIGHTSHIFT_POLL_MS ?? 1000);
+const TERMINAL: ReadonlySet<Task['status']> = new Set(['completed', 'failed', 'cancelled']);
+
+class UsageError extends Error {}
+
+function client(): NightshiftClient {
+  const config = resolveConfig(process.env, readConfig(configPath()));
+  return createNightshiftClient({ baseUrl: config.apiUrl, token: config.token, apiKey: config.apiKey });
+}
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
+const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const int = (name: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new UsageError(`${name} must be a number, not "${value}"`);
+  return number;
+};
+
+/** The submit/estimate options, shared so both take the same fields. */
+function taskOptions(command: Command): Command {
+  return command
+    .argument('<title>', 'what the agent should do')
+    .option('-d, --description <text>', 'longer instructions')
+    .option('-p, --priority <1-4>', '1 most urgent .. 4 (default 3)', int('--priority'))
+    .option('--project <id>', 'the project (repository) to run on')
+    .option('--space <id>', 'the space whose credits it uses')
+    .option('--not-before <time>', 'ISO time before which it may not start, e.g. 2026-10-26T01:00:00Z')
+    .option('--estimated-minutes <n>', 'how long you expect it to run', int('--estimated-minutes'))
+    .addOption(new Option('--prefer <where>', 'where to run it').choices(['local', 'remote', 'auto', 'cost_optimized', 'performance_optimized']));
+}
+
+interface TaskFlags {
+  description?: string;
+  priority?: number;
+  project?: string;
+  space?: string;
+  notBefore?: string;
+  estimatedMinutes?: number;
+  prefer?: TaskCreate['execution_preference'];
+}
+
+const taskBody = (title: string, flags: TaskFlags): TaskCreate => ({
+  title,
+  ...(flags.description !== undefined ? { description: flags.description } : {}),
+  ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
+  ...(flags.project ? { project_id: flags.project } : {}),
+  ...(flags.space ? { space_id: flags.space } : {}),
+  ...(flags.notBefore ? { not_before: flags.notBefore } : {}),
+  ...(flags.estimatedMinutes !== undefined ? { estimated_minutes: flags.estimatedMinutes } : {}),
+  ...(flags.prefer ? { execution_preference: flags.prefer } : {}),
+});
+
+const estimateText = (estimate: Awaited<ReturnType<NightshiftClient['estimateTask']>>): string =>
+  table(
+    ['ROUTE', 'CREDITS', 'DURATION', 'QUOTA'],
+    [[estimate.execution_location + (estimate.executor_id ? ` (${estimate.executor_id})` : ''), String(estimate.estimated_credits), `${Math.round(estimate.estimated_duration_ms / 1000)} s`, `${estimate.quota_status}: ${estimate.quota_message}`]],
+  ) + `\n${estimate.rationale}`;
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new UsageError('cannot ask for confirmation without a terminal; add --yes');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await rl.question(`${question} [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+/** Redraws one line in place on a TTY; elsewhere prints a line only when it changes. */
+function liveLine() {
+  let last = '';
+  return {
+    show(text: string) {
+      if (text === last) return;
+      last = text;
+      if (out.color && process.stdout.isTTY) process.stdout.write(`\r\u001b[K${text}`);
+      else print(text);
+    },
+    end() {
+      if (out.color && process.stdout.isTTY && last) process.stdout.write('\n');
+    },
+  };
+}
+
+const program = new Command('nightshift')
+  .description('Queue, watch and report Nightshift tasks from a terminal.')
+  .showHelpAfterError('(add --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ nightshift login --local alice
+  $ nightshift submit "Fix the flaky login test" -p 2
+  $ nightshift batch examples/tonight.yaml
+  $ nightshift watch --batch <batch-id>
+  $ nightshift report <batch-id>
+
+Configuration: $XDG_CONFIG_HOME/nightshift/config.json (written by login, mode 0600);
+NIGHTSHIFT_API_URL, NIGHTSHIFT_TOKEN and NIGHTSHIFT_API_KEY take precedence.
+Exit codes: 0 success, 1 an API error or watched work that did not all complete, 2 wrong usage.`,
+  );
+
+program
+  .command('login')
+  .description('Store the API URL and a credential in the config file')
+  .option('--url <url>', 'the API URL (default http://127.0.0.1:3000)')
+  .option('--api-key <key>', 'an API key')
+  .option('--token <jwt>', 'a bearer token')
+  .option('--local <user>', 'mint a token for <user> from the local stack (as npm run token does)')
+  .option('--admin', 'with --local: the token carries the admin group')
+  .addHelpText('after', '\nExamples:\n  $ nightshift login --local alice\n  $ nightshift login --url https://api.example.com --api-key nsk_...')
+  .action(async (flags: { url?: string; apiKey?: string; token?: string; local?: string; admin?: boolean }) => {
+    const given = [flags.apiKey, flags.token, flags.local].filter(Boolean).length;
+    if (given !== 1) throw new UsageError('give exactly one of --api-key, --token or --local <user>');
+    const stored: StoredConfig = { api_url: flags.url ?? readConfig(configPath()).api_url ?? 'http://127.0.0.1:3000' };
+    if (flags.apiKey) stored.api_key = flags.apiKey;
+    if (flags.token) stored.token = flags.token;
+    if (flags.local) {
+      const minted = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), join(REPO_ROOT, 'scripts/token.ts'), flags.local, ...(flags.admin ? ['--admin'] : [])], { encoding: 'utf8', cwd: process.cwd() });
+      if (minted.status !== 0) throw new UsageError(minted.stderr.trim() || 'could not mint a local token');
+      stored.token = minted.stdout.trim();
+    }
+    const limits = await createNightshiftClient({ baseUrl: stored.api_url!, token: stored.token, apiKey: stored.api_key }).myLimits();
+    writeConfig(configPath(), stored);
+    print(`Logged in as ${limits.user_id} at ${stored.api_url} (saved to ${configPath()})`);
+  });
+
+taskOptions(program.command('submit').description('Queue a task; prints its id and queue position'))
+  .option('--estimate', 'show the route and cost estimate first and ask to confirm')
+  .option('-y, --yes', 'with --estimate: do not ask')
+  .option('--json', "print the API's JSON")
+  .addHelpText('after', '\nExamples:\n  $ nightshift submit "Refactor the billing module" -d "keep the API" -p 2\n  $ nightshift submit "Send the report" --prefer local --estimate --yes')
+  .action(async (title: string, flags: TaskFlags & { estimate?: boolean; yes?: boolean; json?: boolean }) => {
+    const api = client();
+    const body = taskBody(title, flags);
+    if (flags.estimate) {
+      print(estimateText(await api.estimateTask(body)));
+      if (!flags.yes && !(await confirm('Queue it?'))) {
+        print('Not queued.');
+        return;
+      }
+    }
+    const task = await api.createTask(body);
+    if (flags.json) return printJson(task);
+    print(`Queued ${task.id}${task.queue_position ? ` (position ${task.queue_position})` : ''}${task.blocked_reason ? ` — waiting: ${task.blocked_reason}` : ''}`);
+  });
+
+taskOptions(program.command('estimate').description('Where a task would run and what it would cost (writes nothing)'))
+  .option('--json', "print the API's JSON")
+  .addHelpText('after', '\nExample:\n  $ nightshift estimate "Summarise my inbox" --prefer cost_optimized')
+  .action(async (title: string, flags: TaskFlags & { json?: boolean }) => {
+    const estimate = await client().estimateTask(taskBody(title, flags));
+    if (flags.json) printJson(estimate);
+    else print(estimateText(estimate));
+  });
+
+program
+  .command('batch')
+  .argument('<file>', 'a YAML or JSON file: name, tasks, not_before, deadline, schedule')
+  .description('Create a batch from a file; prints the deadline answer')
+  .option('--json', "print the API's JSON")
+  .addHelpText('after', '\nExample:\n  $ nightshift batch examples/tonight.yaml')
+  .action(async (file: string, flags: { json?: boolean }) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read ${file}`);
+    }
+    let body: BatchCreate;
+    try {
+      body = (extname(file) === '.json' ? JSON.parse(text) : parseYaml(text)) as BatchCreate;
+    } catch (error) {
+      throw new UsageError(`${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const batch = await client().createBatch(body);
+    if (flags.json) return printJson(batch);
+    print(`Batch ${batch.id} "${batch.name}": ${batch.task_count} tasks queued`);
+    const answer = deadlineAnswer(batch);
+    if (answer) print(answer);
+    print(`Watch it: nightshift watch --batch ${batch.id}`);
+  });
+
+program
+  .command('ls')
+  .description('A table of your tasks (newest first)')
+  .addOption(new Option('--status <status>', 'only tasks in this status').choices(['pending', 'claimed', 'running', 'completed', 'failed', 'cancelled']))
+  .option('--all', 'every page, not only the latest 20')
+  .option('--json', "print the API's JSON")
+  .addHelpText('after', '\nExamples:\n  $ nightshift ls --status running\n  $ nightshift ls --all --json | jq length')
+  .action(async (flags: { status?: Task['status']; all?: boolean; json?: boolean }) => {
+    const api = client();
+    const tasks: Task[] = [];
+    if (flags.all) for await (const task of api.allTasks({ status: flags.status, limit: 100 })) tasks.push(task);
+    else tasks.push(...(await api.listTasks({ status: flags.status })).items);
+    if (flags.json) printJson(tasks);
+    else print(taskTable(tasks, out, new Date()));
+  });
+
+program
+  .command('show')
+  .argument('<id>', 'task id')
+  .description('One task')
+  .option('--json', "print the API's JSON")
+  .action(async (id: string, flags: { json?: boolean }) => {
+    const task = await client().getTask(id);
+    if (flags.json) printJson(task);
+    else print(taskDetails(task, out));
+  });
+
+program
+  .command('cancel')
+  .argument('<id>', 'task id')
+  .description("Cancel a task (a running task's sandbox is stopped)")
+  .option('--json', "print the API's JSON")
+  .action(async (id: string, flags: { json?: boolean }) => {
+    const answer = await client().cancelTask(id);
+    if (flags.json) printJson(answer);
+    else print(`Cancelled ${id}`);
+  });
+
+program
+  .command('logs')
+  .argument('<id>', 'task id')
+  .description("The tail of a task's output")
+  .option('-f, --follow', 'keep printing new output until the task ends')
+  .option('--json', "print the API's JSON")
+  .action(async (id: string, flags: { follow?: boolean; json?: boolean }) => {
+    const api = client();
+    let printed = '';
+    for (;;) {
+      const logs = await api.taskLogs(id);
+      if (flags.json) return printJson(logs);
+      const text = logs.logs;
+      process.stdout.write(text.startsWith(printed) ? text.slice(printed.length) : text);
+      printed = text;
+      if (!flags.follow || TERMINAL.has((await api.getTask(id)).status)) break;
+      await sleep(POLL_MS);
+    }
+    if (printed && !printed.endsWith('\n')) process.stdout.write('\n');
+  });
+
+program
+  .command('watch')
+  .argument('[id]', 'a task id')
+  .option('--batch <id>', 'watch a batch instead')
+  .description('Live view until the work ends; exits 0 if all completed, 1 otherwise')
+  .addHelpText('after', '\nExamples:\n  $ nightshift watch --batch <batch-id>\n  $ nightshift watch <task-id>')
+  .action(async (id: string | undefined, flags: { batch?: string }) => {
+    if (Boolean(id) === Boolean(flags.batch)) throw new UsageError('give a task id or --batch <id>');
+    const api = client();
+    const line = liveLine();
+    const started = Date.now();
+    for (;;) {
+      if (flags.batch) {
+        const batch = await api.getBatch(flags.batch);
+        line.show(batchProgressLine(batch, Date.now() - started, out));
+        if (batch.progress.finished && batch.progress.total > 0) {
+          line.end();
+          process.exitCode = batch.progress.completed === batch.progress.total ? 0 : 1;
+          return;
+        }
+      } else {
+        const task = await api.getTask(id!);
+        line.show(`${task.title}: ${task.status}${task.queue_position ? ` (position ${task.queue_position})` : ''}`);
+        if (TERMINAL.has(task.status)) {
+          line.end();
+          if (task.result_summary || task.failure_reason) print(task.result_summary ?? task.failure_reason ?? '');
+          process.exitCode = task.status === 'completed' ? 0 : 1;
+          return;
+        }
+      }
+      await sleep(POLL_MS);
+    }
+  });
+
+program
+  .command('report')
+  .argument('<batch>', 'batch id')
+  .option('--occurrence <key>', 'a run of a recurring batch (default: the latest)')
+  .option('--json', "print the API's JSON")
+  .description("The morning report: each task's outcome, summary, times, hours and credits; totals")
+  .action(async (batchId: string, flags: { occurrence?: string; json?: boolean }) => {
+    const report = await client().batchReport(batchId, flags.occurrence);
+    if (flags.json) printJson(report);
+    else print(batchReportText(report, out));
+  });
+
+program
+  .command('quota')
+  .argument('[space]', 'space id (default: your personal space)')
+  .option('--json', "print the API's JSON")
+  .description("A space's weekly and monthly credits")
+  .action(async (space: string | undefined, flags: { json?: boolean }) => {
+    const api = client();
+    const quota = await api.spaceQuota(space ?? `personal:${(await api.myLimits()).user_id}`);
+    if (flags.json) return printJson(quota);
+    const limit = (value: number | null) => (value === null ? 'no limit' : String(value));
+    print(
+      table(
+        ['WINDOW', 'USED', 'LIMIT', 'REMAINING', 'RESETS'],
+        [
+          ['weekly', String(quota.weekly.used), limit(quota.weekly.limit), limit(quota.weekly.remaining), quota.weekly.resets_at],
+          ['monthly', String(quota.monthly.used), limit(quota.monthly.limit), limit(quota.monthly.remaining), quota.monthly.resets_at],
+        ],
+      ) + `\n${quota.status}: ${quota.message}`,
+    );
+  });
+
+program
+  .command('limits')
+  .option('--json', "print the API's JSON")
+  .description('Your plan, its limits and this month’s agent-hours')
+  .action(async (flags: { json?: boolean }) => {
+    const limits = await client().myLimits();
+    if (flags.json) return printJson(limits);
+    print(
+      [
+        `user        ${limits.user_id}`,
+        `plan        ${limits.plan}`,
+        `agents      ${limits.max_concurrent_agents} at once, ${limits.max_task_duration_minutes} min each, ${limits.max_pending_tasks} pending at most`,
+        `hours       ${limits.monthly_agent_hours_used} used of ${limits.monthly_agent_hours_limit ?? 'unlimited'} (resets ${limits.billing_cycle_resets_at})`,
+      ].join('\n'),
+    );
+  });
+
+const keys = program.command('keys').description('API keys');
+keys
+  .command('create')
+  .argument('<name>', 'a name to recognise it by')
+  .option('--expires-at <time>', 'ISO time when it stops working')
+  .option('--json', "print the API's JSON")
+  .action(async (name: string, flags: { expiresAt?: string; json?: boolean }) => {
+    const key = await client().createApiKey({ name, ...(flags.expiresAt ? { expires_at: flags.expiresAt } : {}) });
+    if (flags.json) printJson(key);
+    else print(`${key.key}\n(shown once; id ${key.id})`);
+  });
+keys
+  .command('ls')
+  .option('--json', "print the API's JSON")
+  .action(async (flags: { json?: boolean }) => {
+    const list = await client().listApiKeys();
+    if (flags.json) printJson(list);
+    else print(list.length === 0 ? 'No API keys.' : table(['NAME', 'PREFIX', 'STATUS', 'CREATED', 'EXPIRES', 'ID'], list.map((k) => [k.name, k.prefix, k.status, k.created_at, k.expires_at ?? 'never', k.id])));
+  });
+keys
+  .command('revoke')
+  .argument('<id>', 'key id')
+  .option('--json', "print the API's JSON")
+  .action(async (id: string, flags: { json?: boolean }) => {
+    const answer = await client().revokeApiKey(id);
+    if (flags.json) printJson(answer);
+    else print(`Revoked ${id}`);
+  });
+
+program.exitOverride();
+for (const command of program.commands.flatMap((c) => [c, ...c.commands])) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version are not errors; every other parser complaint is wrong usage.
+    process.exitCode = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exitCode = 2;
+  } else if (error instanceof NightshiftApiError) {
+    const hint = error.code === 'UNAUTHORIZED' ? '\nRun `nightshift login` (or set NIGHTSHIFT_TOKEN / NIGHTSHIFT_API_KEY).' : '';
+    process.stderr.write(`error: ${error.message} (${error.code})${hint}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

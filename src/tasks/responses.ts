@@ -1,0 +1,132 @@
+import * as z from 'zod';
+import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
+import { instant, jsonObject } from '../platform/wire.js';
+
+/**
+ * `TaskResponse`: the explicit list of a task's wire fields. The owner, the callback token's
+ * hash and the billing window stay inside; a new stored field is not answered until it is listed here.
+ */
+export const taskResponseSchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    description: z.string(),
+    project_id: z.string().nullable(),
+    space_id: z.string(),
+    group_id: z.string().nullable(),
+    batch_id: z.string().nullable(),
+    type: z.enum(['agent', 'action']),
+    integration: z.string().nullable(),
+    action: z.string().nullable(),
+    input: jsonObject.nullable(),
+    priority: z.number().int().min(1).max(4),
+    status: z.enum(TASK_STATUSES),
+    queue_position: z.number().int().min(1).nullable().meta({ description: "1-based place in the user's queue; null unless pending" }),
+    execution_preference: z.enum(EXECUTION_PREFERENCES),
+    execution_location: z.enum(['local', 'remote']),
+    executor_id: z.string().nullable(),
+    model: z.string().nullable(),
+    model_params: jsonObject.nullable(),
+    estimated_tokens: z.number().nullable(),
+    estimated_minutes: z.number().nullable(),
+    estimated_credits: z.number(),
+    actual_credits: z.number().nullable(),
+    not_before: instant.nullable(),
+    created_at: instant,
+    claimed_at: instant.nullable(),
+    started_at: instant.nullable(),
+    completed_at: instant.nullable(),
+    timeout_at: instant.nullable(),
+    reserved_seconds: z.number().nullable().meta({ description: 'Monthly agent time reserved at claim' }),
+    used_seconds: z.number().nullable(),
+    sandbox_id: z.string().nullable(),
+    attempts: z.number().int(),
+    result_summary: z.string().nullable(),
+    files_changed: z.array(z.string()).nullable(),
+    failure_reason: z.string().nullable(),
+    blocked_reason: z.string().nullable().meta({ description: 'Why a pending task cannot start now (a quota), or null' }),
+  })
+  .meta({
+    examples: [
+      {
+        id: '0193f4c2-7d1e-7a55-9c1b-3f2a1e0b9d44',
+        title: 'Fix the flaky login test',
+        description: 'tests/login.spec.ts fails one run in ten',
+        project_id: null,
+        space_id: 'personal:alice',
+        group_id: null,
+        batch_id: null,
+        type: 'agent',
+        integration: null,
+        action: null,
+        input: null,
+        priority: 2,
+        status: 'pending',
+        queue_position: 1,
+        execution_preference: 'auto',
+        execution_location: 'remote',
+        executor_id: null,
+        model: null,
+        model_params: null,
+        estimated_tokens: null,
+        estimated_minutes: 20,
+        estimated_credits: 0,
+        actual_credits: null,
+        not_before: null,
+        created_at: '2026-10-25T22:10:00.000Z',
+        claimed_at: null,
+        started_at: null,
+        completed_at: null,
+        timeout_at: null,
+        reserved_seconds: null,
+        used_seconds: null,
+        sandbox_id: null,
+        attempts: 0,
+        result_summary: null,
+        files_changed: null,
+        failure_reason: null,
+        blocked_reason: null,
+      },
+    ],
+  });
+export type TaskResponse = z.infer<typeof taskResponseSchema>;
+
+export const taskListResponseSchema = z.array(taskResponseSchema);
+
+export const taskCancelledResponseSchema = z.object({ cancelled: z.literal(true) });
+
+export const callbackAcceptedResponseSchema = z.object({ ok: z.literal(true) });
+
+/** `QueueStatus`: the caller's running and pending counts against the plan. */
+export const queueStatusResponseSchema = z.object({
+  running: z.number().int(),
+  pending: z.number().int(),
+  max_concurrent: z.number().int(),
+  can_start_more: z.boolean(),
+  monthly_hours_used: z.number(),
+  monthly_hours_limit: z.number().nullable().meta({ description: 'null: unlimited' }),
+  blocked_reason: z.string().nullable(),
+});
+
+export const taskLogsResponseSchema = z.object({
+  task_id: z.string(),
+  sandbox_id: z.string().nullable(),
+  provider: z.string(),
+  available: z.boolean().meta({ description: 'false when the provider keeps no output for this task' }),
+  logs: z.string(),
+});
+
+/** POST /tasks/estimate: where the task would run, what it would cost, and the quota it meets. */
+export const taskEstimateResponseSchema = z.object({
+  execution_location: z.enum(['local', 'remote']),
+  estimated_credits: z.number(),
+  estimated_duration_ms: z.number(),
+  executor_id: z.string().nullable(),
+  rationale: z.string(),
+  quota_status: z.enum(['OK', 'WARNING', 'BLOCKED']),
+  quota_message: z.string(),
+  model: z.string().nullable(),
+  model_params: jsonObject.nullable(),
+  space_id: z.string(),
+  quota_space_id: z.string(),
+});

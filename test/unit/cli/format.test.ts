@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { batchProgressLine, batchReportText, deadlineAnswer, formatDuration, styleFor, table, taskTable } from '../../../cli/format.js';
+import { taskResponseSchema } from '../../../src/tasks/responses.js';
+import type { Schemas, Task } from '../../../src/client/client.js';
+
+const plain = { color: false };
+const EXAMPLE = (taskResponseSchema.meta()?.examples as Task[])[0]!;
+const task = (fields: Partial<Task>): Task => ({ ...EXAMPLE, ...fields });
+
+describe('terminal style', () => {
+  it.each([
+    [true, {}, true],
+    [false, {}, false],
+    [true, { NO_COLOR: '1' }, false],
+    [true, { NO_COLOR: '' }, true],
+  ])('a TTY %s with env %j colours: %s', (isTTY, env, color) => {
+    expect(styleFor({ isTTY }, env as NodeJS.ProcessEnv).color).toBe(color);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [41_000, '41s'],
+    [723_000, '12m 03s'],
+    [3_900_000, '1h 05m'],
+    [-5, '0s'],
+  ])('%d ms is %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('the task table', () => {
+  const now = new Date('2026-10-26T02:00:00Z');
+
+  it('shows title, status with the execution badge, position, started, duration, credits and id in aligned columns', () => {
+    const text = taskTable(
+      [
+        task({ id: 't1', title: 'Fix the flaky login test', status: 'pending', queue_position: 1, blocked_reason: 'monthly hours used up' }),
+        task({ id: 't2', title: 'Upgrade', status: 'running', queue_position: null, execution_location: 'local', started_at: '2026-10-26T01:48:00Z', estimated_credits: 1.5 }),
+        task({ id: 't3', title: 'Notes', status: 'completed', queue_position: null, started_at: '2026-10-26T01:00:00Z', completed_at: '2026-10-26T01:00:41Z', actual_credits: 0.2 }),
+      ],
+      plain,
+      now,
+    );
+    const [header, ...rows] = text.split('\n');
+    expect(header).toMatch(/^TITLE\s+STATUS\s+POS\s+STARTED\s+DURATION\s+CREDITS\s+ID$/);
+    expect(rows[0]).toMatch(/^Fix the flaky login test\s+pending \[remote\] blocked\s+#1\s+-\s+-\s+0\s+t1$/);
+    expect(rows[1]).toMatch(/^Upgrade\s+running \[local\]\s+-\s+2026-10-26 01:48\s+12m 00s\s+1.5\s+t2$/);
+    expect(rows[2]).toMatch(/41s\s+0.2\s+t3$/);
+    // Every row's STATUS column starts where the header's does.
+    const column = header!.indexOf('STATUS');
+    for (const row of rows) expect(row[column - 1]).toBe(' ');
+  });
+
+  it('says so when there is nothing', () => expect(taskTable([], plain, now)).toBe('No tasks.'));
+
+  it('aligns coloured cells by their visible width', () => {
+    const text = table(['A', 'B'], [['\u001b[32mok\u001b[0m', 'x'], ['long', 'y']]);
+    const strip = (line: string) => line.split('\u001b[32m').join('').split('\u001b[0m').join('');
+    expect(text.split('\n').map(strip)).toEqual(['A     B', 'ok    x', 'long  y']);
+  });
+});
+
+const batchView = (fields: Partial<Schemas['BatchView']>): Schemas['BatchView'] => ({
+  id: 'b1',
+  name: 'tonight',
+  status: 'active',
+  task_count: 5,
+  not_before: null,
+  deadline: '2026-10-26T06:00:00.000Z',
+  deadline_offset_seconds: null,
+  timezone: 'Europe/Berlin',
+  schedule: null,
+  next_occurrence_at: null,
+  last_occurrence_key: 'once',
+  occurrence_count: 1,
+  created_at: '2026-10-25T22:00:00.000Z',
+  cancelled_at: null,
+  occurrence: null,
+  progress: { pending: 2, claimed: 0, running: 1, completed: 1, failed: 1, cancelled: 0, total: 5, finished: false },
+  eta: { expected_finish_at: '2026-10-26T04:40:00.000Z', on_track: true, reason: null },
+  ...fields,
+});
+
+describe('batch progress and the deadline answer', () => {
+  it('reads "expected 05:40, deadline 07:00: on track" in the batch time zone', () => {
+    expect(deadlineAnswer(batchView({}))).toBe('expected 05:40, deadline 07:00: on track');
+  });
+
+  it('says why a batch is at risk, and leaves out the deadline when there is none', () => {
+    expect(deadlineAnswer(batchView({ eta: { expected_finish_at: '2026-10-26T06:30:00.000Z', on_track: false, reason: 'one agent at a time' } }))).toBe(
+      'expected 07:30, deadline 07:00: at risk (one agent at a time)',
+    );
+    expect(deadlineAnswer(batchView({ deadline: null, eta: { expected_finish_at: '2026-10-26T04:40:00.000Z', on_track: null, reason: null } }))).toBe('expected 05:40');
+  });
+
+  it('counts done / running / queued / failed with the elapsed time and the ETA', () => {
+    expect(batchProgressLine(batchView({}), 754_000, plain)).toBe('tonight: 1 done / 1 running / 2 queued / 1 failed of 5, 12m 34s elapsed, ETA 05:40');
+  });
+});
+
+describe('the morning report', () => {
+  const report: Schemas['BatchReport'] = {
+    batch_id: 'b1',
+    name: 'tonight',
+    status: 'active',
+    schedule: null,
+    occurrence: { key: 'once', scheduled_for: null, state: 'enqueued', skipped_reason: null, deadline: null },
+    occurrences: ['once'],
+    tasks: [
+      { task_id: 't1', title: 'Fix the login test', outcome: 'completed', summary: 'Fixed a race\nin setup', reason: null, files_changed: ['a.ts'], started_at: '2026-10-26T01:00:00Z', completed_at: '2026-10-26T01:12:00Z', agent_hours: 0.2, credits: 1 },
+      { task_id: 't2', title: 'Upgrade', outcome: 'timed_out', summary: null, reason: 'Timeout', files_changed: [], started_at: '2026-10-26T01:12:00Z', completed_at: '2026-10-26T01:42:00Z', agent_hours: 0.5, credits: 0 },
+    ],
+    totals: { tasks: 2, completed: 1, failed: 0, timed_out: 1, cancelled: 0, unfinished: 0, agent_hours: 0.7, credits: 1, files_changed: 1, started_at: '2026-10-26T01:00:00Z', finished_at: '2026-10-26T01:42:00Z' },
+  };
+
+  it('tells each task with a mark and words (not colour alone), its summary or reason, and the totals', () => {
+    expect(batchReportText(report, plain).split('\n')).toEqual([
+      'tonight (b1) — run once',
+      '✓ completed Fix the login test  (12m 00s, 0.2 h, 1 credits)',
+      '    Fixed a race in setup',
+      '    files: a.ts',
+      '⏱ timed_out Upgrade  (30m 00s, 0.5 h, 0 credits)',
+      '    Timeout',
+      'Totals: 1/2 completed, 0 failed, 1 timed out, 0 cancelled, 0 unfinished; 0.7 agent-hours, 1 credits, 1 files changed, 01:00–01:42 UTC',
+    ]);
+  });
+
+  it('colours only when asked', () => {
+    expect(batchReportText(report, plain)).not.toContain('\u001b[');
+    expect(batchReportText(report, { color: true })).toContain('\u001b[32m');
+  });
+});
