@@ -13,6 +13,7 @@ const RULE_FILES = [
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router)\.ts$/,
   /^src\/tasks\/(task|callback-token)\.ts$/,
+  /^src\/projects\/project\.ts$/,
   /^src\/[a-z-]+\/schemas\.ts$/,
   /^src\/platform\/(errors|storable-json)\.ts$/,
 ];

@@ -10,6 +10,8 @@ import type { TaskCreate } from './schemas.js';
 import { listExecutors } from '../executors/executor-store.js';
 import { loadQuotaState, OVER_QUOTA_BADGE, quotaUsage } from '../credits/charges.js';
 import { assertTaskSpace } from '../spaces/spaces.js';
+import { repositoryForTask } from '../projects/projects.js';
+import type { TaskRepository } from './task.js';
 
 export interface TaskPlacement {
   space_id: string;
@@ -19,6 +21,8 @@ export interface TaskPlacement {
   quotaMessage: string;
   /** The task would wait for its space's monthly credits (remote work that costs credits). */
   overQuota: boolean;
+  /** The project's repository, when `project_id` names a project the user may use. */
+  repository: TaskRepository | null;
 }
 
 /**
@@ -29,7 +33,7 @@ export interface TaskPlacement {
 export async function placeTask(userId: string, input: TaskCreate, now = new Date()): Promise<TaskPlacement> {
   const spaceId = input.space_id ?? personalSpaceId(userId);
   await assertTaskSpace(userId, spaceId);
-  const [executors, quota] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now)]);
+  const [executors, quota, repository] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now), repositoryForTask(userId, input)]);
   const usage = quotaUsage(quota);
   const resets = { weeklyResetsAt: quota.weekly.end, monthlyResetsAt: quota.monthly.end };
   const task = {
@@ -61,6 +65,7 @@ export async function placeTask(userId: string, input: TaskCreate, now = new Dat
     quotaStatus: status.status,
     quotaMessage: status.message,
     overQuota: decision.execution_location === 'remote' && !canCharge(usage, decision.estimated_credits),
+    repository,
   };
 }
 
@@ -75,6 +80,7 @@ export function placementFields(placement: TaskPlacement): Partial<Task> {
     model: decision.model,
     model_params: decision.model_params,
     blocked_reason: placement.overQuota ? OVER_QUOTA_BADGE : null,
+    repository: placement.repository,
   };
 }
 

@@ -11,6 +11,30 @@ export const EXECUTION_PREFERENCES = ['local', 'remote', 'auto', 'cost_optimized
 export type ExecutionPreference = (typeof EXECUTION_PREFERENCES)[number];
 export type ExecutionLocation = 'local' | 'remote';
 
+/** What a repository task carries from its project, fixed when it is queued (never credentials). */
+export interface TaskRepository {
+  repo_url: string;
+  /** The project's default branch, or the task's `base_ref`. */
+  base_ref: string;
+  /** Whether the branch goes back to the repository (local ones always; remote ones with `push`). */
+  push: boolean;
+  pull_requests: boolean;
+}
+
+export interface DiffStat {
+  files: number;
+  insertions: number;
+  deletions: number;
+}
+
+/** The agent's own report on a repository task, kept until Nightshift has committed its work. */
+export interface AgentReport {
+  status: 'completed' | 'failed';
+  summary: string | null;
+  error: string | null;
+  tokens_used: number | null;
+}
+
 export interface Task {
   id: string;
   user_id: string;
@@ -53,4 +77,16 @@ export interface Task {
   failure_reason: string | null;
   blocked_reason: string | null;
   callback_token_hash: string | null;
+  /** The ref a repository task starts from, as the caller asked (null: the project's default branch). */
+  base_ref?: string | null;
+  repository?: TaskRepository | null;
+  /** Repository tasks: `nightshift/<task-id>`, and what git says the agent changed there. */
+  branch?: string | null;
+  base_commit?: string | null;
+  head_commit?: string | null;
+  diff_stat?: DiffStat | null;
+  pull_request_url?: string | null;
+  /** Why the branch could not be pushed (the task still completes). */
+  push_error?: string | null;
+  agent_report?: AgentReport | null;
 }

@@ -7,8 +7,9 @@ import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
 import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
+import { getTaskPatch } from '../../../src/tasks/task-diff.js';
 
-const HIDDEN: ReadonlySet<string> = new Set(['callback_token_hash', 'hours_window', 'user_id']);
+const HIDDEN: ReadonlySet<string> = new Set(['callback_token_hash', 'hours_window', 'user_id', 'agent_report']);
 
 /** The wire shape of a task (`TaskResponse`). */
 export function taskResponse(view: TaskView): Record<string, unknown> {
@@ -16,6 +17,12 @@ export function taskResponse(view: TaskView): Record<string, unknown> {
   for (const [name, value] of Object.entries(view.task as Task)) if (!HIDDEN.has(name)) body[name] = value;
   body.queue_position = view.queue_position;
   body.blocked_reason = view.blocked_reason;
+  const task = view.task;
+  if (task.repository && task.head_commit) {
+    // How to get the work: the diff from the API, or the branch from the repository it was pushed to.
+    body.diff_url = `/api/v1/tasks/${encodeURIComponent(task.id)}/diff`;
+    body.fetch_command = task.push_error || !task.repository.push ? null : `git fetch ${task.repository.repo_url} ${task.branch}`;
+  }
   return body;
 }
 
@@ -74,4 +81,14 @@ export async function logs(event: ApiEvent): Promise<ApiResult> {
   const provider = currentSandboxProvider();
   const text = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
   return json(200, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, logs: text ?? '' });
+}
+
+/** GET /tasks/{id}/diff: the patch as `text/x-diff`; `?stat=1` git's stat of it as text. */
+export async function diff(event: ApiEvent): Promise<ApiResult> {
+  const { userId } = identityOf(event);
+  const { id } = parseWith(event.pathParameters, idParamSchema);
+  const { stat } = parseWith(event.queryStringParameters, z.object({ stat: z.enum(['0', '1', 'true', 'false']).optional() }).strict());
+  const wantStat = stat === '1' || stat === 'true';
+  const text = await getTaskPatch(userId, id, { stat: wantStat });
+  return { statusCode: 200, headers: { 'content-type': wantStat ? 'text/plain; charset=utf-8' : 'text/x-diff; charset=utf-8' }, body: text };
 }
