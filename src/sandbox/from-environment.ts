@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { ConfigurationError } from '../platform/errors.js';
+import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
 import { createSandboxProvider } from './index.js';
 import type { SandboxProvider } from './provider.js';
 
@@ -46,6 +47,7 @@ export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider
         provider: 'process',
         command: c.SANDBOX_COMMAND ?? demoAgentCommand(),
         dataDir: join(c.NIGHTSHIFT_DATA_DIR),
+        artifacts: () => (hasArtifactStore() ? artifactStore() : null),
       });
     case 'daytona': {
       const build = (apiKey: string) =>
