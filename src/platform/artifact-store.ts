@@ -25,7 +25,8 @@ export class S3ArtifactStore implements ArtifactStore {
   constructor(private readonly bucket: string) {}
 
   async put(key: string, body: string | Uint8Array, contentType: string): Promise<void> {
-    await s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    await s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, ContentType: contentType }));
   }
 
   async getText(key: string): Promise<string | null> {
