@@ -9,6 +9,8 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const CLOUD_SANDBOX_PROVIDERS = ['ecs', 'daytona'] as const;
 export type CloudSandboxProvider = (typeof CLOUD_SANDBOX_PROVIDERS)[number];
 
+import { ARTIFACT_RETENTION_DAYS_DEFAULT } from '../src/platform/resources.js';
+
 export interface NightshiftConfigProps {
   /** Keep the table from being deleted by a stack update or delete. @default true */
   readonly tableDeletionProtection?: boolean;
@@ -41,6 +43,8 @@ export interface NightshiftConfigProps {
   readonly maxPendingPerUser?: number;
   /** STALE_CLAIMING_THRESHOLD, seconds (30-300). @default 60 */
   readonly staleClaimingThresholdSeconds?: number;
+  /** Days the artifact bucket keeps patches and agent logs (1-3650). @default context `artifactRetentionDays`, else 90 */
+  readonly artifactRetentionDays?: number;
 }
 
 export interface NightshiftConfig {
@@ -60,6 +64,7 @@ export interface NightshiftConfig {
   readonly timeoutCheckIntervalSeconds: number;
   readonly maxPendingPerUser: number;
   readonly staleClaimingThresholdSeconds: number;
+  readonly artifactRetentionDays: number;
 }
 
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid/';
@@ -129,6 +134,12 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
       props.staleClaimingThresholdSeconds ?? 60,
       30,
       300,
+    ),
+    artifactRetentionDays: inRange(
+      'artifactRetentionDays',
+      props.artifactRetentionDays ?? (Number(contextString(context, 'artifactRetentionDays')) || ARTIFACT_RETENTION_DAYS_DEFAULT),
+      1,
+      3650,
     ),
   };
 };
