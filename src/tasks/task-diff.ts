@@ -1,4 +1,5 @@
-import { artifactKeys, artifactStore } from '../platform/artifact-store.js';
+import { artifactKeys, artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
+import { TERMINAL_STATUSES, type Task } from './task.js';
 import { DomainError } from '../platform/errors.js';
 import { getOwnTask } from './task-views.js';
 
@@ -13,4 +14,16 @@ export async function getTaskPatch(userId: string, taskId: string, options: { st
   const text = await artifactStore().getText(options.stat ? artifactKeys.diffStat(taskId) : artifactKeys.patch(taskId));
   if (text === null) throw new DomainError('NOT_FOUND', `The patch of task ${taskId} is no longer kept`);
   return text;
+}
+
+/**
+ * The full agent log kept after a task ended (its last `maxBytes`), or null when none was kept
+ * (no artifact store, or the task has not ended).
+ */
+export async function keptAgentLog(task: Task, maxBytes: number): Promise<string | null> {
+  if (!TERMINAL_STATUSES.has(task.status) || task.attempts < 1 || !hasArtifactStore()) return null;
+  const text = await artifactStore().getText(artifactKeys.agentLog(task.id, task.attempts));
+  if (text === null) return null;
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.byteLength <= maxBytes ? text : bytes.subarray(bytes.byteLength - maxBytes).toString('utf8').replace(/^\uFFFD+/, '');
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,11 @@ describe('tasks on a repository', () => {
     const log = await store.getText(artifactKeys.agentLog(tasks[0].id, 1));
     expect(log).toContain('agent done in');
     expect(log).toContain('$ git');
+    // ... and served by GET /logs once the sandbox's own directory is gone.
+    rmSync(join(stack.dataDir, 'sandboxes', `${tasks[0].id}-1`), { recursive: true, force: true });
+    const served = await call(alice, 'GET', `/api/v1/tasks/${tasks[0].id}/logs`);
+    expect(served.body).toMatchObject({ available: true, source: 'artifact' });
+    expect(served.body.logs).toContain('agent done in');
   });
 
   it('says so when the agent changed nothing', async () => {

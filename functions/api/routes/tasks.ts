@@ -7,7 +7,7 @@ import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
 import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
-import { getTaskPatch } from '../../../src/tasks/task-diff.js';
+import { getTaskPatch, keptAgentLog } from '../../../src/tasks/task-diff.js';
 
 const HIDDEN: ReadonlySet<string> = new Set(['callback_token_hash', 'hours_window', 'user_id', 'agent_report']);
 
@@ -79,8 +79,11 @@ export async function logs(event: ApiEvent): Promise<ApiResult> {
   const { bytes } = parseWith(event.queryStringParameters, z.object({ bytes: z.coerce.number().int().min(1).max(1_000_000).default(16_384) }).strict());
   const task = await getOwnTask(userId, id);
   const provider = currentSandboxProvider();
-  const text = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
-  return json(200, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, logs: text ?? '' });
+  const live = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
+  // Once a task has ended its full log is an artifact, readable wherever the sandbox ran.
+  const kept = live === null ? await keptAgentLog(task, bytes) : null;
+  const text = live ?? kept;
+  return json(200, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, source: kept !== null ? 'artifact' : 'sandbox', logs: text ?? '' });
 }
 
 /** GET /tasks/{id}/diff: the patch as `text/x-diff`; `?stat=1` git's stat of it as text. */
