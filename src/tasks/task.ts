@@ -90,3 +90,33 @@ export interface Task {
   push_error?: string | null;
   agent_report?: AgentReport | null;
 }
+
+/** What a repository task handed back, and how to get it: for the task response and the morning report. */
+export interface RepositoryOutcome {
+  branch: string | null;
+  base_commit: string | null;
+  head_commit: string | null;
+  diff_stat: DiffStat | null;
+  pull_request_url: string | null;
+  push_error: string | null;
+  /** The patch from the API. */
+  diff_url: string | null;
+  /** The branch from the repository it was pushed to (null when it was not pushed). */
+  fetch_command: string | null;
+}
+
+export function repositoryOutcome(task: Task): RepositoryOutcome | null {
+  if (!task.repository) return null;
+  const done = Boolean(task.head_commit);
+  const pushed = done && task.repository.push && !task.push_error;
+  return {
+    branch: task.branch ?? null,
+    base_commit: task.base_commit ?? null,
+    head_commit: task.head_commit ?? null,
+    diff_stat: task.diff_stat ?? null,
+    pull_request_url: task.pull_request_url ?? null,
+    push_error: task.push_error ?? null,
+    diff_url: done ? `/api/v1/tasks/${encodeURIComponent(task.id)}/diff` : null,
+    fetch_command: pushed ? `git fetch ${task.repository.repo_url} ${task.branch}` : null,
+  };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Task } from '../../../src/tasks/task.js';
+import { repositoryOutcome, type Task } from '../../../src/tasks/task.js';
 import { UnauthorizedError } from '../../../src/platform/errors.js';
 import { identityOf, json, parseBody, parseWith, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
 import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
@@ -17,11 +17,11 @@ export function taskResponse(view: TaskView): Record<string, unknown> {
   for (const [name, value] of Object.entries(view.task as Task)) if (!HIDDEN.has(name)) body[name] = value;
   body.queue_position = view.queue_position;
   body.blocked_reason = view.blocked_reason;
-  const task = view.task;
-  if (task.repository && task.head_commit) {
-    // How to get the work: the diff from the API, or the branch from the repository it was pushed to.
-    body.diff_url = `/api/v1/tasks/${encodeURIComponent(task.id)}/diff`;
-    body.fetch_command = task.push_error || !task.repository.push ? null : `git fetch ${task.repository.repo_url} ${task.branch}`;
+  // How to get a repository task's work: the diff from the API, or the branch from the repository.
+  const outcome = repositoryOutcome(view.task);
+  if (outcome) {
+    body.diff_url = outcome.diff_url;
+    body.fetch_command = outcome.fetch_command;
   }
   return body;
 }
