@@ -16,6 +16,8 @@ export interface RepositoryCheckout {
   branch: string;
   /** Push the branch back to the repository when the task ends. */
   push: boolean;
+  /** Open a draft pull request for the pushed branch (remote GitHub repositories). */
+  pullRequest?: boolean;
 }
 
 export interface RepositoryResult {
@@ -25,6 +27,7 @@ export interface RepositoryResult {
   diff_stat: { files: number; insertions: number; deletions: number };
   files_changed: string[];
   push_error: string | null;
+  pull_request_url?: string | null;
   /** `git diff --binary base head` and `git diff --stat base head`. */
   patch: string;
   stat: string;

@@ -12,6 +12,8 @@ import {
 } from './provider.js';
 import { GitWorkspaces, type RepositoryCheckout, type RepositoryResult } from './git-workspace.js';
 import { artifactKeys, type ArtifactStore } from '../platform/artifact-store.js';
+import { openDraftPullRequest, type GitHubOptions } from './github-pull-requests.js';
+import { repoLocation } from '../projects/project.js';
 
 export interface ProcessSandboxProviderOptions {
   /** Shell command run with `/bin/sh -c` (SANDBOX_COMMAND), e.g. an agent CLI. */
@@ -30,6 +32,8 @@ export interface ProcessSandboxProviderOptions {
   artifacts?: () => ArtifactStore | null;
   /** Clone, fetch and push give up after this long (default 5 minutes). */
   gitNetworkTimeoutMs?: number;
+  /** For projects with `pull_requests`: GitHub's API and the token Nightshift (not the agent) uses. */
+  github?: GitHubOptions;
 }
 
 /** Parent variables every sandbox inherits: enough to find programs, never credentials. */
@@ -255,13 +259,35 @@ export class ProcessSandboxProvider implements SandboxProvider {
         const result = await this.git.collect(sandbox.repository, sandbox.workDir, sandbox.baseCommit, sandbox.title, logPath);
         await this.uploadPatch(sandbox.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: sandbox.taskId, error }));
         const { patch: _patch, stat: _stat, ...repository } = result;
-        report = { ...report, repository };
+        report = { ...report, repository: { ...repository, ...(await this.pullRequestFor(sandbox, result, logPath)) } };
       } catch (error) {
         report = { status: 'failed', error: `Could not commit the agent's work: ${error instanceof Error ? error.message : String(error)}` };
       }
     }
     await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
     await this.postReport(sandbox, { ...report, source: 'sandbox' });
+  }
+
+  /** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
+  private async pullRequestFor(sandbox: RunningSandbox, result: RepositoryResult, logPath: string): Promise<{ pull_request_url?: string; push_error?: string | null }> {
+    const repo = sandbox.repository;
+    if (!repo?.pullRequest || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
+    if (!this.options.github) return { push_error: 'pull_requests is on, but no GITHUB_TOKEN is configured for the sandbox provider' };
+    try {
+      const url = await openDraftPullRequest(this.options.github, {
+        repoUrl: repo.url,
+        branch: repo.branch,
+        base: repo.baseRef,
+        title: sandbox.title,
+        body: `Opened by Nightshift for task ${sandbox.taskId}.`,
+      });
+      writeFileSync(logPath, `nightshift: draft pull request ${url}\n`, { flag: 'a' });
+      return { pull_request_url: url };
+    } catch (error) {
+      const reason = `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}`;
+      writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
+      return { push_error: reason };
+    }
   }
 
   private store(): ArtifactStore | null {

@@ -12,7 +12,7 @@ export interface SandboxTask {
   description: string;
   user_id: string;
   /** A repository task: the sandbox starts in a fresh checkout and Nightshift commits the result. */
-  repository?: { url: string; baseRef: string; branch: string; push: boolean } | null;
+  repository?: { url: string; baseRef: string; branch: string; push: boolean; pullRequest?: boolean } | null;
 }
 
 export interface SpawnRequest {

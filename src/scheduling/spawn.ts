@@ -25,7 +25,7 @@ export async function spawnClaimedTask(message: SpawnMessage, now: () => Date = 
   if (task.status !== 'claimed') return 'stale-message';
   const provider = currentSandboxProvider();
   const repository = task.repository && task.branch
-    ? { url: task.repository.repo_url, baseRef: task.repository.base_ref, branch: task.branch, push: task.repository.push }
+    ? { url: task.repository.repo_url, baseRef: task.repository.base_ref, branch: task.branch, push: task.repository.push, pullRequest: task.repository.pull_requests }
     : null;
   if (repository && !provider.supportsRepositories) {
     await failActiveTask(task.id, `The ${provider.name} sandbox provider cannot check out repositories yet; run repository tasks with SANDBOX_PROVIDER=process`, now(), { status: 'claimed', attempt: task.attempts });
