@@ -13,6 +13,7 @@ const RULE_FILES = [
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
   /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
+  /^src\/projects\/project\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
   /^src\/platform\/(errors|storable-json|wire)\.ts$/,
 ];

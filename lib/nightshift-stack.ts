@@ -56,7 +56,7 @@ export class NightshiftStack extends Stack {
       );
     }
 
-    const storage = new Storage(this, 'Storage', { tableDeletionProtection: config.tableDeletionProtection });
+    const storage = new Storage(this, 'Storage', { tableDeletionProtection: config.tableDeletionProtection, artifactRetentionDays: config.artifactRetentionDays });
     this.storage = storage;
 
     // Shared by every function; the code validates these at cold start.
@@ -138,6 +138,7 @@ export class NightshiftStack extends Stack {
         SCHEDULE_GROUP_NAME: scheduleGroupName,
         SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
         BATCH_TRIGGER_ARN: batchTrigger.function.functionArn,
+        [ENV.artifactsBucket]: storage.artifactsBucket.bucketName,
       },
     });
     api.node.addDependency(scheduleGroup);
@@ -250,6 +251,20 @@ export class NightshiftStack extends Stack {
 
     table.grantReadWriteData(batchTrigger.function);
     wakeQueue.grantSendMessages(batchTrigger.function);
+
+    // The API only reads task artifacts (GET /tasks/{id}/diff, logs); nothing else in the bucket, and no writes.
+    api.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [storage.artifactsBucket.arnForObjects('tasks/*')] }));
+    NagSuppressions.addResourceSuppressions(
+      api.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'Artifact keys are per task (tasks/<task-id>/...), created at run time; the API may only read objects under tasks/ in the one artifact bucket.',
+          appliesTo: [{ regex: '/^Resource::<StorageArtifacts[0-9A-F]+\\.Arn>\\/tasks\\/\\*$/g' }],
+        },
+      ],
+      true,
+    );
 
     // The authorizer's only read is one GetItem of the API key's lookup item.
     if (authorizer) authorizer.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }));

@@ -9,6 +9,8 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const CLOUD_SANDBOX_PROVIDERS = ['ecs', 'daytona'] as const;
 export type CloudSandboxProvider = (typeof CLOUD_SANDBOX_PROVIDERS)[number];
 
+import { ARTIFACT_RETENTION_DAYS_DEFAULT } from '../src/platform/resources.js';
+
 export interface NightshiftConfigProps {
   /** Keep the table from being deleted by a stack update or delete. @default true */
   readonly tableDeletionProtection?: boolean;
@@ -45,6 +47,8 @@ export interface NightshiftConfigProps {
   readonly localLeaseTimeoutSeconds?: number;
   /** LOCAL_MAX_WAIT, seconds (600-604800): `local` work not leased by then fails. @default 86400 */
   readonly localMaxWaitSeconds?: number;
+  /** Days the artifact bucket keeps patches and agent logs (1-3650). @default context `artifactRetentionDays`, else 90 */
+  readonly artifactRetentionDays?: number;
 }
 
 export interface NightshiftConfig {
@@ -66,6 +70,7 @@ export interface NightshiftConfig {
   readonly staleClaimingThresholdSeconds: number;
   readonly localLeaseTimeoutSeconds: number;
   readonly localMaxWaitSeconds: number;
+  readonly artifactRetentionDays: number;
 }
 
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid/';
@@ -138,5 +143,11 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
     ),
     localLeaseTimeoutSeconds: inRange('LOCAL_LEASE_TIMEOUT', props.localLeaseTimeoutSeconds ?? 600, 60, 86_400),
     localMaxWaitSeconds: inRange('LOCAL_MAX_WAIT', props.localMaxWaitSeconds ?? 86_400, 600, 604_800),
+    artifactRetentionDays: inRange(
+      'artifactRetentionDays',
+      props.artifactRetentionDays ?? (Number(contextString(context, 'artifactRetentionDays')) || ARTIFACT_RETENTION_DAYS_DEFAULT),
+      1,
+      3650,
+    ),
   };
 };

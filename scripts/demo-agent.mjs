@@ -2,7 +2,7 @@
 // The default SANDBOX_COMMAND: a stand-in for a real agent CLI, so the local stack shows a task
 // going pending -> running -> completed with output, a changed file and a callback. No deps.
 /* global process, console, fetch */
-import { writeFile } from 'node:fs/promises';
+import { appendFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const taskId = process.env.NIGHTSHIFT_TASK_ID ?? 'unknown-task';
@@ -14,6 +14,7 @@ const seconds = Number(process.env.DEMO_AGENT_SECONDS ?? '4');
 const totalMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 4000;
 
 const steps = ['Reading the task', 'Planning the change', 'Writing NOTES.md', 'Checking the result'];
+if (process.env.NIGHTSHIFT_BRANCH) console.log(`demo-agent: working on branch ${process.env.NIGHTSHIFT_BRANCH}`);
 
 console.log(`demo-agent: task ${taskId}: ${title}`);
 for (const [index, step] of steps.entries()) {
@@ -21,17 +22,28 @@ for (const [index, step] of steps.entries()) {
   await sleep(totalMs / steps.length);
 }
 
-const notes = [
-  `# ${title || 'Untitled task'}`,
-  '',
-  description || '(no description)',
-  '',
-  `Handled by the Nightshift demo agent at ${new Date().toISOString()}.`,
-  '',
-].join('\n');
-await writeFile('NOTES.md', notes);
+const stamp = `Handled by the Nightshift demo agent at ${new Date().toISOString()}.`;
+// Appends, so that on a project (NIGHTSHIFT_BRANCH set) each task adds to the repository's notes.
+const notes = [`## ${title || 'Untitled task'}`, '', description || '(no description)', '', stamp, '', ''].join('\n');
+await appendFile('NOTES.md', notes);
+const changed = ['NOTES.md'];
 
-const summary = `Demo agent wrote NOTES.md for "${title || taskId}".`;
+// A file of the checkout named in the description (e.g. "fix the typo in README.md") gets a line too.
+for (const word of description.split(/[\s,;:'"`()]+/)) {
+  const name = word.replace(/[.!?]+$/, '');
+  if (!name || name === 'NOTES.md' || name.startsWith('/') || name.split('/').includes('..') || name.split('/').includes('.git')) continue;
+  try {
+    const info = await stat(name);
+    if (!info.isFile() || info.size > 1_000_000 || changed.includes(name)) continue;
+    await appendFile(name, `\n${title ? `${title}: ` : ''}edited by the Nightshift demo agent.\n`);
+    changed.push(name);
+    console.log(`demo-agent: edited ${name}`);
+  } catch {
+    // not a file here
+  }
+}
+
+const summary = `Demo agent changed ${changed.join(', ')} for "${title || taskId}".`;
 console.log(`demo-agent: ${summary}`);
 
 if (callbackUrl && callbackToken) {
@@ -42,7 +54,7 @@ if (callbackUrl && callbackToken) {
       const response = await fetch(callbackUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${callbackToken}` },
-        body: JSON.stringify({ status: 'completed', summary, files_changed: ['NOTES.md'] }),
+        body: JSON.stringify({ status: 'completed', summary, files_changed: changed }),
       });
       reported = response.ok;
       if (!reported) console.error(`demo-agent: callback answered HTTP ${response.status}`);

@@ -7,6 +7,7 @@ import { estimate } from './routes/estimate.js';
 import * as executors from './routes/executors.js';
 import { health } from './routes/health.js';
 import { openapi } from './routes/openapi.js';
+import * as projects from './routes/projects.js';
 import * as spaces from './routes/spaces.js';
 import * as tasks from './routes/tasks.js';
 import * as users from './routes/users.js';
@@ -44,6 +45,11 @@ export const routes: Record<string, Route> = {
   'POST /api/v1/users/me/api-keys': apiKeys.create,
   'GET /api/v1/users/me/api-keys': apiKeys.list,
   'DELETE /api/v1/users/me/api-keys/{id}': apiKeys.revoke,
+  'GET /api/v1/tasks/{id}/diff': tasks.diff,
+  'PUT /api/v1/projects/{id}': projects.put,
+  'GET /api/v1/projects': projects.list,
+  'GET /api/v1/projects/{id}': projects.get,
+  'DELETE /api/v1/projects/{id}': projects.remove,
 };
 
 export const handler = apiHandler(async (event, context) => {

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
@@ -11,6 +12,8 @@ export const SPAWN_DLQ_CONSUMER_TIMEOUT_SECONDS = 30;
 
 export interface StorageProps {
   readonly tableDeletionProtection: boolean;
+  /** Days an artifact (patch, agent log) is kept before S3 expires it. */
+  readonly artifactRetentionDays: number;
 }
 
 const stringKey = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
@@ -51,6 +54,8 @@ export class Storage extends Construct {
   readonly spawnQueue: sqs.Queue;
   readonly spawnDeadLetterQueue: sqs.Queue;
   readonly wakeQueue: sqs.Queue;
+  /** Patches and full agent logs: anything too large for a DynamoDB item. */
+  readonly artifactsBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -70,6 +75,23 @@ export class Storage extends Construct {
       ...queueProps(SPAWN_QUEUE),
       deadLetterQueue: { queue: this.spawnDeadLetterQueue, maxReceiveCount: SPAWN_QUEUE.maxReceiveCount },
     });
+
+    this.artifactsBucket = new s3.Bucket(this, 'Artifacts', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { id: 'expire-artifacts', expiration: Duration.days(props.artifactRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    NagSuppressions.addResourceSuppressions(this.artifactsBucket, [
+      {
+        id: 'AwsSolutions-S1',
+        reason: 'Artifacts are written and read only by this stack\'s functions, whose calls CloudTrail records; a second bucket for access logs would hold little more.',
+      },
+    ]);
 
     this.wakeQueue = new sqs.Queue(this, WAKE_QUEUE.logicalName, queueProps(WAKE_QUEUE));
     NagSuppressions.addResourceSuppressions(this.wakeQueue, [

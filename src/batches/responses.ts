@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { TASK_STATUSES } from '../tasks/task.js';
-import { taskResponseSchema } from '../tasks/responses.js';
+import { repositoryOutcomeSchema, taskResponseSchema } from '../tasks/responses.js';
 import { instant } from '../platform/wire.js';
 
 const scheduleSchema = z.object({ cron: z.string(), timezone: z.string().meta({ description: 'IANA time zone' }) });
@@ -88,6 +88,7 @@ export const batchReportResponseSchema = z.object({
       summary: z.string().nullable(),
       reason: z.string().nullable(),
       files_changed: z.array(z.string()),
+      repository: repositoryOutcomeSchema.nullable().meta({ description: 'Repository tasks: branch, diff stat, pull request, and how to get the patch' }),
       started_at: instant.nullable(),
       completed_at: instant.nullable(),
       agent_hours: z.number(),

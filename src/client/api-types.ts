@@ -380,6 +380,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A repository task's patch as a unified diff; ?stat=1 git's stat of it */
+        get: operations["getTaskDiff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One project */
+        get: operations["getProject"];
+        /** Create (201, the caller owns it) or update (200) a project: a repository tasks start from */
+        put: operations["putProject"];
+        post?: never;
+        /** Delete a project (its tasks keep their branches and patches) */
+        delete: operations["deleteProject"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's projects; the next page's cursor is in x-next-cursor */
+        get: operations["listProjects"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -413,6 +466,7 @@ export interface components {
             /** Format: date-time */
             not_before?: string;
             estimated_minutes?: number;
+            base_ref?: string;
         };
         TaskResult: {
             /** @enum {string} */
@@ -421,6 +475,31 @@ export interface components {
             files_changed?: string[];
             error?: string;
             tokens_used?: number;
+            /** @enum {string} */
+            source?: "agent" | "sandbox";
+            repository?: {
+                branch: string;
+                base_commit: string;
+                head_commit: string;
+                diff_stat: {
+                    files: number;
+                    insertions: number;
+                    deletions: number;
+                };
+                files_changed: string[];
+                push_error?: string | null;
+                pull_request_url?: string | null;
+            };
+        };
+        ProjectPut: {
+            name?: string;
+            repo_url: string;
+            /** @default main */
+            default_branch?: string;
+            /** @default false */
+            push?: boolean;
+            /** @default false */
+            pull_requests?: boolean;
         };
         BatchCreate: {
             name: string;
@@ -546,7 +625,19 @@ export interface components {
          *       "result_summary": null,
          *       "files_changed": null,
          *       "failure_reason": null,
-         *       "blocked_reason": null
+         *       "blocked_reason": null,
+         *       "result_truncated": null,
+         *       "routing_note": null,
+         *       "base_ref": null,
+         *       "repository": null,
+         *       "branch": null,
+         *       "base_commit": null,
+         *       "head_commit": null,
+         *       "diff_stat": null,
+         *       "pull_request_url": null,
+         *       "push_error": null,
+         *       "diff_url": null,
+         *       "fetch_command": null
          *     }
          */
         Task: {
@@ -602,6 +693,63 @@ export interface components {
             failure_reason: string | null;
             /** @description Why a pending task cannot start now (a quota), or null */
             blocked_reason: string | null;
+            /**
+             * @description Set when the report was cut to fit the task record; says what was cut
+             * @default null
+             */
+            result_truncated: string | null;
+            /**
+             * @description Why the task runs where it does when that changed after create (e.g. re-routed to the cloud)
+             * @default null
+             */
+            routing_note: string | null;
+            /**
+             * @description The ref a repository task starts from, as asked (null: the project default branch)
+             * @default null
+             */
+            base_ref: string | null;
+            /**
+             * @description A repository task's project, fixed when it was queued
+             * @default null
+             */
+            repository: {
+                repo_url: string;
+                base_ref: string;
+                push: boolean;
+                pull_requests: boolean;
+            } | null;
+            /**
+             * @description nightshift/<task-id> for a repository task
+             * @default null
+             */
+            branch: string | null;
+            /** @default null */
+            base_commit: string | null;
+            /** @default null */
+            head_commit: string | null;
+            /** @default null */
+            diff_stat: {
+                files: number;
+                insertions: number;
+                deletions: number;
+            } | null;
+            /** @default null */
+            pull_request_url: string | null;
+            /**
+             * @description Why the branch could not be pushed (the task still completes)
+             * @default null
+             */
+            push_error: string | null;
+            /**
+             * @description Where the patch is: GET this path
+             * @default null
+             */
+            diff_url: string | null;
+            /**
+             * @description How to get the pushed branch with git
+             * @default null
+             */
+            fetch_command: string | null;
         };
         TaskList: components["schemas"]["Task"][];
         QueueStatus: {
@@ -645,7 +793,52 @@ export interface components {
             provider: string;
             /** @description false when the provider keeps no output for this task */
             available: boolean;
+            /**
+             * @description sandbox: live from the provider; artifact: the full log kept after the task ended
+             * @enum {string}
+             */
+            source: "sandbox" | "artifact";
             logs: string;
+        };
+        /**
+         * @example {
+         *       "id": "web",
+         *       "owner_id": "alice",
+         *       "name": "Web app",
+         *       "repo_url": "https://github.com/acme/web.git",
+         *       "default_branch": "main",
+         *       "push": true,
+         *       "pull_requests": false,
+         *       "created_at": "2026-10-25T22:00:00.000Z",
+         *       "updated_at": "2026-10-25T22:00:00.000Z"
+         *     }
+         */
+        Project: {
+            id: string;
+            owner_id: string;
+            name: string;
+            /** @description A local path or file:// URL (one machine), or an https:// / ssh address */
+            repo_url: string;
+            default_branch: string;
+            /** @description Push each task branch back to the repository */
+            push: boolean;
+            /** @description Open a draft pull request for each pushed branch (GitHub) */
+            pull_requests: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-10-26T01:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-10-26T01:00:00.000Z
+             */
+            updated_at: string;
+        };
+        ProjectList: components["schemas"]["Project"][];
+        ProjectDeleted: {
+            /** @constant */
+            deleted: true;
         };
         BatchCreated: {
             id: string;
@@ -827,6 +1020,21 @@ export interface components {
                 summary: string | null;
                 reason: string | null;
                 files_changed: string[];
+                /** @description Repository tasks: branch, diff stat, pull request, and how to get the patch */
+                repository: {
+                    branch: string | null;
+                    base_commit: string | null;
+                    head_commit: string | null;
+                    diff_stat: {
+                        files: number;
+                        insertions: number;
+                        deletions: number;
+                    } | null;
+                    pull_request_url: string | null;
+                    push_error: string | null;
+                    diff_url: string | null;
+                    fetch_command: string | null;
+                } | null;
                 started_at: string | null;
                 completed_at: string | null;
                 agent_hours: number;
@@ -1053,6 +1261,63 @@ export interface components {
             failure_reason: string | null;
             /** @description Why a pending task cannot start now (a quota), or null */
             blocked_reason: string | null;
+            /**
+             * @description Set when the report was cut to fit the task record; says what was cut
+             * @default null
+             */
+            result_truncated: string | null;
+            /**
+             * @description Why the task runs where it does when that changed after create (e.g. re-routed to the cloud)
+             * @default null
+             */
+            routing_note: string | null;
+            /**
+             * @description The ref a repository task starts from, as asked (null: the project default branch)
+             * @default null
+             */
+            base_ref: string | null;
+            /**
+             * @description A repository task's project, fixed when it was queued
+             * @default null
+             */
+            repository: {
+                repo_url: string;
+                base_ref: string;
+                push: boolean;
+                pull_requests: boolean;
+            } | null;
+            /**
+             * @description nightshift/<task-id> for a repository task
+             * @default null
+             */
+            branch: string | null;
+            /** @default null */
+            base_commit: string | null;
+            /** @default null */
+            head_commit: string | null;
+            /** @default null */
+            diff_stat: {
+                files: number;
+                insertions: number;
+                deletions: number;
+            } | null;
+            /** @default null */
+            pull_request_url: string | null;
+            /**
+             * @description Why the branch could not be pushed (the task still completes)
+             * @default null
+             */
+            push_error: string | null;
+            /**
+             * @description Where the patch is: GET this path
+             * @default null
+             */
+            diff_url: string | null;
+            /**
+             * @description How to get the pushed branch with git
+             * @default null
+             */
+            fetch_command: string | null;
             callback_token: string;
             callback_url: string | null;
         };
@@ -1104,7 +1369,7 @@ export interface components {
                  * @description Stable code for programs
                  * @enum {string}
                  */
-                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                 /** @description Text for people */
                 message: string;
                 /** @description For VALIDATION_ERROR: the issues found, clipped */
@@ -3324,6 +3589,388 @@ export interface operations {
             };
             /** @description NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTaskDiff: {
+        parameters: {
+            query?: {
+                stat?: "0" | "1" | "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patch (text/x-diff), or with ?stat=1 the stat (text/plain) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/x-diff": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TASK_NOT_FOUND; NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Project */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROJECT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Web app",
+                 *       "repo_url": "https://github.com/acme/web.git",
+                 *       "default_branch": "main",
+                 *       "push": true,
+                 *       "pull_requests": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProjectPut"];
+            };
+        };
+        responses: {
+            /** @description Project */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Project */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ProjectDeleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectDeleted"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PROJECT_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listProjects: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ProjectList */
+            200: {
+                headers: {
+                    /** @description The next page's cursor, passed back as ?cursor=; absent on the last page */
+                    "x-next-cursor"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectList"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

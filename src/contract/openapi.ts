@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../platform/errors.js';
 import { errorResponseSchema } from '../platform/wire.js';
 import { API_ROUTES, routeKey, type RouteAuth } from '../platform/http/route-table.js';
-import { OPERATIONS, type Named, type Operation, type ResponseHeader } from './operations.js';
+import { isTextAnswer, OPERATIONS, type Named, type Operation, type ResponseHeader } from './operations.js';
 
 /*
  * The OpenAPI 3.1 document, generated from the zod schemas the handlers parse requests with and
@@ -95,6 +95,10 @@ function operationObject(operation: Operation, auth: RouteAuth): JsonSchema {
       responses[status] = { description: 'Nothing to answer' };
       continue;
     }
+    if (isTextAnswer(answer)) {
+      responses[status] = { description: answer.description, content: Object.fromEntries(answer.mediaTypes.map((type) => [type, { schema: { type: 'string' } }])) };
+      continue;
+    }
     responses[status] = {
       description: answer.name,
       ...(answer.headers ? { headers: Object.fromEntries(answer.headers.map((header) => [header, HEADERS[header]])) } : {}),
@@ -140,7 +144,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
   }
   const operations = Object.values(OPERATIONS);
   const requests = operations.flatMap((operation) => (operation.body ? [operation.body] : []));
-  const responses = operations.flatMap((operation) => Object.values(operation.responses).filter((answer): answer is Named => answer !== null));
+  const responses = operations.flatMap((operation) => Object.values(operation.responses).filter((answer): answer is Named => answer !== null && !isTextAnswer(answer)));
   return {
     openapi: '3.1.0',
     info: {

@@ -1,4 +1,4 @@
-import type { ZodType } from 'zod';
+import type * as z from 'zod';
 import type { ErrorCode } from '../platform/errors.js';
 import { healthResponseSchema, openApiDocumentSchema } from '../platform/wire.js';
 import { limitsChangeSchema, planChangeSchema } from '../accounts/schemas.js';
@@ -17,7 +17,9 @@ import { executorIdParamSchema, executorRegistrationSchema, leaseQuerySchema } f
 import { executorListResponseSchema, executorResponseSchema, leaseResponseSchema } from '../executors/responses.js';
 import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../spaces/schemas.js';
 import { ledgerResponseSchema, overrideResponseSchema, spaceQuotaResponseSchema, spaceResponseSchema } from '../spaces/responses.js';
-import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
+import { idParamSchema, taskCreateSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
+import { projectListQuerySchema, projectPutSchema } from '../projects/schemas.js';
+import { projectDeletedResponseSchema, projectListResponseSchema, projectResponseSchema } from '../projects/responses.js';
 import {
   callbackAcceptedResponseSchema,
   queueStatusResponseSchema,
@@ -31,7 +33,7 @@ import {
 /** A named schema: it becomes `#/components/schemas/<name>` in the OpenAPI document. */
 export interface Named {
   readonly name: string;
-  readonly schema: ZodType;
+  readonly schema: z.ZodType;
 }
 
 export type ResponseHeader = 'x-next-cursor' | 'cache-control';
@@ -39,18 +41,26 @@ export type ResponseHeader = 'x-next-cursor' | 'cache-control';
 /** What the contract says about one route of the route table, beyond its method, path and auth. */
 export interface Operation {
   readonly operationId: string;
-  readonly tag: 'tasks' | 'batches' | 'accounts' | 'spaces' | 'executors' | 'api-keys' | 'meta';
+  readonly tag: 'tasks' | 'batches' | 'projects' | 'accounts' | 'spaces' | 'executors' | 'api-keys' | 'meta';
   readonly summary: string;
   readonly body?: Named & { readonly example?: unknown };
-  readonly query?: ZodType;
-  readonly path?: ZodType;
-  /** Success answers by status; `null` is an answer without a body (204). */
-  readonly responses: Readonly<Record<number, (Named & { readonly headers?: readonly ResponseHeader[] }) | null>>;
+  readonly query?: z.ZodType;
+  readonly path?: z.ZodType;
+  /** Success answers by status; `null` is an answer without a body (204); a `TextAnswer` is not JSON. */
+  readonly responses: Readonly<Record<number, (Named & { readonly headers?: readonly ResponseHeader[] }) | TextAnswer | null>>;
   /** Error codes this route answers beyond the ones every route can (validation, auth, 5xx). */
   readonly errors?: readonly ErrorCode[];
 }
 
-const n = (name: string, schema: ZodType): Named => ({ name, schema });
+/** A plain-text answer (a patch, a stat) in one of these media types. */
+export interface TextAnswer {
+  readonly description: string;
+  readonly mediaTypes: readonly string[];
+}
+
+export const isTextAnswer = (answer: unknown): answer is TextAnswer => typeof answer === 'object' && answer !== null && 'mediaTypes' in answer;
+
+const n = (name: string, schema: z.ZodType): Named => ({ name, schema });
 
 const Task = n('Task', taskResponseSchema);
 const TaskCreate = n('TaskCreate', taskCreateSchema);
@@ -110,6 +120,40 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     query: taskLogsQuerySchema,
     responses: { 200: n('TaskLogs', taskLogsResponseSchema) },
     errors: ['TASK_NOT_FOUND'],
+  },
+  'GET /api/v1/tasks/{id}/diff': {
+    operationId: 'getTaskDiff',
+    tag: 'tasks',
+    summary: "A repository task's patch as a unified diff; ?stat=1 git's stat of it",
+    path: idParamSchema,
+    query: taskDiffQuerySchema,
+    responses: { 200: { description: 'The patch (text/x-diff), or with ?stat=1 the stat (text/plain)', mediaTypes: ['text/x-diff', 'text/plain'] } },
+    errors: ['TASK_NOT_FOUND', 'NOT_FOUND'],
+  },
+  'PUT /api/v1/projects/{id}': {
+    operationId: 'putProject',
+    tag: 'projects',
+    summary: 'Create (201, the caller owns it) or update (200) a project: a repository tasks start from',
+    path: idParamSchema,
+    body: { ...n('ProjectPut', projectPutSchema), example: { name: 'Web app', repo_url: 'https://github.com/acme/web.git', default_branch: 'main', push: true, pull_requests: false } },
+    responses: { 200: n('Project', projectResponseSchema), 201: n('Project', projectResponseSchema) },
+    errors: ['FORBIDDEN', 'CONFLICT'],
+  },
+  'GET /api/v1/projects': {
+    operationId: 'listProjects',
+    tag: 'projects',
+    summary: "The caller's projects; the next page's cursor is in x-next-cursor",
+    query: projectListQuerySchema,
+    responses: { 200: { ...n('ProjectList', projectListResponseSchema), headers: ['x-next-cursor'] } },
+  },
+  'GET /api/v1/projects/{id}': { operationId: 'getProject', tag: 'projects', summary: 'One project', path: idParamSchema, responses: { 200: n('Project', projectResponseSchema) }, errors: ['PROJECT_NOT_FOUND'] },
+  'DELETE /api/v1/projects/{id}': {
+    operationId: 'deleteProject',
+    tag: 'projects',
+    summary: 'Delete a project (its tasks keep their branches and patches)',
+    path: idParamSchema,
+    responses: { 200: n('ProjectDeleted', projectDeletedResponseSchema) },
+    errors: ['PROJECT_NOT_FOUND'],
   },
   'POST /api/v1/batches': {
     operationId: 'createBatch',

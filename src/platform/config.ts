@@ -30,6 +30,7 @@ const configSchema = z.object({
   [ENV.spawnQueueUrl]: z.string().default(''),
   [ENV.spawnDlqUrl]: z.string().default(''),
   [ENV.wakeQueueUrl]: z.string().default(''),
+  [ENV.artifactsBucket]: z.string().default(''),
   SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
   CALLBACK_BASE_URL: z.string().default(''),
 });
@@ -47,6 +48,8 @@ export interface AppConfig {
   spawnQueueUrl: string;
   spawnDlqUrl: string;
   wakeQueueUrl: string;
+  /** The artifact store's bucket (patches, agent logs); empty when none is configured. */
+  artifactsBucket: string;
   sandboxProvider: 'process' | 'daytona' | 'ecs';
   callbackBaseUrl: string;
 }
@@ -72,6 +75,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
     spawnQueueUrl: c[ENV.spawnQueueUrl],
     spawnDlqUrl: c[ENV.spawnDlqUrl],
     wakeQueueUrl: c[ENV.wakeQueueUrl],
+    artifactsBucket: c[ENV.artifactsBucket],
     sandboxProvider: c.SANDBOX_PROVIDER,
     callbackBaseUrl: c.CALLBACK_BASE_URL,
   };

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'MONTHLY_LIMIT_REACHED'
   | 'CREDIT_LIMIT_REACHED'
   | 'NO_LOCAL_EXECUTOR'
+  | 'PROJECT_NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'SERVICE_UNAVAILABLE';
@@ -27,6 +28,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   CREDIT_LIMIT_REACHED: 403,
   NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
+  PROJECT_NOT_FOUND: 404,
   CONFLICT: 409,
   NO_LOCAL_EXECUTOR: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -56,6 +58,14 @@ export class TaskNotFoundError extends DomainError {
   constructor(taskId: string) {
     super('TASK_NOT_FOUND', `Task ${taskId} was not found`);
     this.name = 'TaskNotFoundError';
+  }
+}
+
+/** A project that does not exist or that the caller may not use (the two look the same). */
+export class ProjectNotFoundError extends DomainError {
+  constructor(projectId: string) {
+    super('PROJECT_NOT_FOUND', `Project ${projectId} was not found`);
+    this.name = 'ProjectNotFoundError';
   }
 }
 

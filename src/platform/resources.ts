@@ -65,6 +65,9 @@ export const WAKE_QUEUE: QueueDefinition = {
   messageRetentionSeconds: 3600,
 };
 
+/** Patches and full agent logs; kept this many days unless the stack is told otherwise. */
+export const ARTIFACT_RETENTION_DAYS_DEFAULT = 90;
+
 export const SPAWNER_TIMEOUT_SECONDS = 30;
 export const ORCHESTRATOR_TIMEOUT_SECONDS = 50;
 
@@ -74,4 +77,5 @@ export const ENV = {
   spawnQueueUrl: 'SPAWN_QUEUE_URL',
   spawnDlqUrl: 'SPAWN_DLQ_URL',
   wakeQueueUrl: 'WAKE_QUEUE_URL',
+  artifactsBucket: 'ARTIFACTS_BUCKET',
 } as const;

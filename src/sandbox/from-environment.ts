@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { ConfigurationError } from '../platform/errors.js';
+import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
 import { createSandboxProvider } from './index.js';
 import type { SandboxProvider } from './provider.js';
 
@@ -21,6 +22,8 @@ const envSchema = z.object({
   DAYTONA_TARGET: z.string().optional(),
   DAYTONA_SNAPSHOT: z.string().optional(),
   DAYTONA_IMAGE: z.string().optional(),
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().default(''),
   ECS_CLUSTER_ARN: z.string().default(''),
   ECS_TASK_DEFINITION_ARN: z.string().default(''),
   ECS_CONTAINER_NAME: z.string().default('agent'),
@@ -46,6 +49,8 @@ export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider
         provider: 'process',
         command: c.SANDBOX_COMMAND ?? demoAgentCommand(),
         dataDir: join(c.NIGHTSHIFT_DATA_DIR),
+        artifacts: () => (hasArtifactStore() ? artifactStore() : null),
+        github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
       });
     case 'daytona': {
       const build = (apiKey: string) =>

@@ -11,6 +11,10 @@ import {
   type SandboxReport,
   type SpawnRequest,
 } from './provider.js';
+import { GitWorkspaces, type RepositoryCheckout, type RepositoryResult } from './git-workspace.js';
+import { artifactKeys, type ArtifactStore } from '../platform/artifact-store.js';
+import { openDraftPullRequest, type GitHubOptions } from './github-pull-requests.js';
+import { repoLocation } from '../projects/project.js';
 
 export interface ProcessSandboxProviderOptions {
   /** Shell command run with `/bin/sh -c` (SANDBOX_COMMAND), e.g. an agent CLI. */
@@ -25,6 +29,12 @@ export interface ProcessSandboxProviderOptions {
   /** Callback POST attempts before giving up (default 4) and the first backoff (doubles). */
   callbackAttempts?: number;
   callbackBackoffMs?: number;
+  /** Where patches and the full agent log go when a task ends; without it they stay on disk only. */
+  artifacts?: () => ArtifactStore | null;
+  /** Clone, fetch and push give up after this long (default 5 minutes). */
+  gitNetworkTimeoutMs?: number;
+  /** For projects with `pull_requests`: GitHub's API and the token Nightshift (not the agent) uses. */
+  github?: GitHubOptions;
 }
 
 /** Parent variables every sandbox inherits: enough to find programs, never credentials. */
@@ -39,6 +49,12 @@ type EndReason = 'exited' | 'timeout' | 'terminated';
 
 interface RunningSandbox {
   id: string;
+  taskId: string;
+  attempt: number;
+  title: string;
+  repository: RepositoryCheckout | null;
+  baseCommit: string | null;
+  workDir: string;
   child: ChildProcess;
   /** Process group id (the shell's pid; `detached` makes it a group leader). */
   pgid: number;
@@ -75,10 +91,13 @@ export class ProcessSandboxProvider implements SandboxProvider {
   private readonly reporting = new Set<string>();
   private readonly fetchFn: typeof fetch;
   private readonly killGraceMs: number;
+  private readonly git: GitWorkspaces;
+  readonly supportsRepositories = true;
 
   constructor(private readonly options: ProcessSandboxProviderOptions) {
     this.fetchFn = options.fetch ?? globalThis.fetch;
     this.killGraceMs = options.killGraceMs ?? 2000;
+    this.git = new GitWorkspaces({ dataDir: options.dataDir, networkTimeoutMs: options.gitNetworkTimeoutMs });
   }
 
   async spawn(request: SpawnRequest): Promise<Sandbox> {
@@ -100,14 +119,30 @@ export class ProcessSandboxProvider implements SandboxProvider {
     }
 
     const workDir = join(dir, 'work');
+    const logPath = join(dir, 'output.log');
+    const repository = task.repository ?? null;
+    let baseCommit: string | null = null;
+    if (repository) {
+      try {
+        baseCommit = await this.git.checkout(repository, workDir, logPath);
+      } catch (error) {
+        // Nothing to run the agent in: the task fails at start with git's own words, and the
+        // attempt's directory stays (with the log) so a redelivered spawn does not retry it.
+        const reason = `Could not check out ${repository.url} at ${repository.baseRef}: ${error instanceof Error ? error.message : String(error)}`;
+        writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
+        const target = { id, callbackUrl: request.callbackUrl, callbackToken: request.callbackToken };
+        setImmediate(() => void this.uploadLog(task.id, task.attempt, logPath).then(() => this.postReport(target, { status: 'failed', error: reason, source: 'sandbox' })));
+        return { id };
+      }
+    }
     let child: ChildProcess;
     try {
-      mkdirSync(workDir);
-      const out = openSync(join(dir, 'output.log'), 'a');
+      if (!repository) mkdirSync(workDir);
+      const out = openSync(logPath, 'a');
       try {
         child = spawnChild('/bin/sh', ['-c', this.options.command], {
           cwd: workDir,
-          env: this.environment(request),
+          env: this.environment(request, workDir),
           detached: true,
           stdio: ['ignore', out, out],
         });
@@ -133,6 +168,12 @@ export class ProcessSandboxProvider implements SandboxProvider {
     });
     const sandbox: RunningSandbox = {
       id,
+      taskId: task.id,
+      attempt: task.attempt,
+      title: task.title,
+      repository,
+      baseCommit,
+      workDir,
       child,
       pgid: child.pid,
       dir,
@@ -204,7 +245,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
     }
   }
 
-  private environment(request: SpawnRequest): NodeJS.ProcessEnv {
+  private environment(request: SpawnRequest, workDir: string): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
     for (const name of [...BASE_ENV, ...(this.options.passEnv ?? [])]) {
       const value = process.env[name];
@@ -217,6 +258,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
       NIGHTSHIFT_TASK_DESCRIPTION: request.task.description,
       NIGHTSHIFT_CALLBACK_URL: request.callbackUrl,
       NIGHTSHIFT_CALLBACK_TOKEN: request.callbackToken,
+      NIGHTSHIFT_WORKDIR: workDir,
+      ...(request.task.repository ? { NIGHTSHIFT_BRANCH: request.task.repository.branch } : {}),
     };
   }
 
@@ -227,16 +270,80 @@ export class ProcessSandboxProvider implements SandboxProvider {
     clearTimeout(sandbox.timer);
     // The sandbox ends with its command: background processes it left behind go too.
     await this.killGroup(sandbox.pgid);
+    // Known while its work is collected and its report is on the way, so the sweeper never calls it lost meanwhile.
+    this.reporting.add(sandbox.id);
     this.running.delete(sandbox.id);
     if (this.running.size === 0) activeProviders.delete(this);
-    if (sandbox.endReason === 'terminated') return;
-
-    // Known while its report is on the way, so the sweeper never calls it lost meanwhile.
-    this.reporting.add(sandbox.id);
     try {
-      await this.postReport(sandbox, await this.reportFor(sandbox, exit));
+      await this.collectAndReport(sandbox, exit);
     } finally {
       this.reporting.delete(sandbox.id);
+    }
+  }
+
+  private async collectAndReport(sandbox: RunningSandbox, exit: { code: number | null; signal: NodeJS.Signals | null }): Promise<void> {
+    const logPath = join(sandbox.dir, 'output.log');
+    if (sandbox.endReason === 'terminated') {
+      if (sandbox.repository) await this.git.discard(sandbox.repository, sandbox.workDir, logPath);
+      await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
+      return;
+    }
+    let report = await this.reportFor(sandbox, exit);
+    if (sandbox.repository && sandbox.baseCommit) {
+      try {
+        const result = await this.git.collect(sandbox.repository, sandbox.workDir, sandbox.baseCommit, sandbox.title, logPath);
+        await this.uploadPatch(sandbox.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: sandbox.taskId, error }));
+        const { patch: _patch, stat: _stat, ...repository } = result;
+        report = { ...report, repository: { ...repository, ...(await this.pullRequestFor(sandbox, result, logPath)) } };
+      } catch (error) {
+        report = { status: 'failed', error: `Could not commit the agent's work: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    }
+    await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
+    await this.postReport(sandbox, { ...report, source: 'sandbox' });
+  }
+
+  /** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
+  private async pullRequestFor(sandbox: RunningSandbox, result: RepositoryResult, logPath: string): Promise<{ pull_request_url?: string; push_error?: string | null }> {
+    const repo = sandbox.repository;
+    if (!repo?.pullRequest || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
+    if (!this.options.github) return { push_error: 'pull_requests is on, but no GITHUB_TOKEN is configured for the sandbox provider' };
+    try {
+      const url = await openDraftPullRequest(this.options.github, {
+        repoUrl: repo.url,
+        branch: repo.branch,
+        base: repo.baseRef,
+        title: sandbox.title,
+        body: `Opened by Nightshift for task ${sandbox.taskId}.`,
+      });
+      writeFileSync(logPath, `nightshift: draft pull request ${url}\n`, { flag: 'a' });
+      return { pull_request_url: url };
+    } catch (error) {
+      const reason = `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}`;
+      writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
+      return { push_error: reason };
+    }
+  }
+
+  private store(): ArtifactStore | null {
+    return this.options.artifacts?.() ?? null;
+  }
+
+  private async uploadPatch(taskId: string, result: RepositoryResult): Promise<void> {
+    const store = this.store();
+    if (!store) return;
+    await store.put(artifactKeys.patch(taskId), result.patch, 'text/x-diff; charset=utf-8');
+    await store.put(artifactKeys.diffStat(taskId), result.stat, 'text/plain; charset=utf-8');
+  }
+
+  /** The full agent log is kept after the task ends; an unreachable store only costs the copy. */
+  private async uploadLog(taskId: string, attempt: number, logPath: string): Promise<void> {
+    const store = this.store();
+    if (!store) return;
+    try {
+      await store.put(artifactKeys.agentLog(taskId, attempt), readFileSync(logPath), 'text/plain; charset=utf-8');
+    } catch (error) {
+      logger.error('Could not keep the agent log', { taskId, attempt, error });
     }
   }
 
@@ -244,7 +351,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
    * Retries network errors, 429 and 5xx with a doubling backoff; other answers are final. The
    * API ignores a second report for a finished task, so a retry after a lost response is safe.
    */
-  private async postReport(sandbox: RunningSandbox, report: SandboxReport): Promise<void> {
+  private async postReport(sandbox: Pick<RunningSandbox, 'id' | 'callbackUrl' | 'callbackToken'>, report: SandboxReport): Promise<void> {
     const attempts = this.options.callbackAttempts ?? 4;
     let backoffMs = this.options.callbackBackoffMs ?? 250;
     let lastProblem = '';

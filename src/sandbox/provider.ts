@@ -1,3 +1,4 @@
+import type { RepositoryResult } from './git-workspace.js';
 /**
  * Where a claimed task actually runs. Every provider is idempotent per task: spawning the same
  * task (same id and attempt) twice returns the sandbox of the first call instead of a second one.
@@ -10,6 +11,8 @@ export interface SandboxTask {
   title: string;
   description: string;
   user_id: string;
+  /** A repository task: the sandbox starts in a fresh checkout and Nightshift commits the result. */
+  repository?: { url: string; baseRef: string; branch: string; push: boolean; pullRequest?: boolean } | null;
 }
 
 export interface SpawnRequest {
@@ -29,6 +32,8 @@ export interface Sandbox {
 
 export interface SandboxProvider {
   readonly name: string;
+  /** Whether `spawn` can start a task in a checkout of its repository (`task.repository`). */
+  readonly supportsRepositories?: boolean;
   spawn(request: SpawnRequest): Promise<Sandbox>;
   /** Stops the sandbox; stopping one that is already gone is not an error. */
   terminate(sandboxId: string): Promise<void>;
@@ -59,9 +64,14 @@ export interface LostSandbox {
 }
 
 /** What a sandbox POSTs to its callback URL; the wire shape of `POST /api/v1/tasks/{id}/complete`. */
-export type SandboxReport =
+export type SandboxReport = (
   | { status: 'completed'; summary: string; files_changed?: string[] }
-  | { status: 'failed'; error: string };
+  | { status: 'failed'; error: string }
+) & {
+  /** Set by Nightshift's sandbox wrapper (not the agent): this report is the end of the attempt. */
+  source?: 'sandbox';
+  repository?: Omit<RepositoryResult, 'patch' | 'stat'>;
+};
 
 /** The provider failed in a way worth retrying (SQS redelivers with backoff). */
 export class SandboxSpawnError extends Error {

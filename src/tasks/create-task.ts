@@ -12,10 +12,11 @@ import { putTaskItem } from './task-store.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
 import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 import { assertQueueable, placeTask, placementFields } from './placement.js';
+import { taskBranch } from '../projects/project.js';
 
 /** Builds the stored task for a create request (routing decisions filled in by the caller). */
 export function newTask(userId: string, input: TaskCreate, now: Date, extra: Partial<Task> = {}): Task {
-  return {
+  const task: Task = {
     id: randomUUID(),
     user_id: userId,
     title: input.title,
@@ -55,8 +56,19 @@ export function newTask(userId: string, input: TaskCreate, now: Date, extra: Par
     failure_reason: null,
     blocked_reason: null,
     callback_token_hash: null,
+    base_ref: input.base_ref ?? null,
+    repository: null,
+    branch: null,
+    base_commit: null,
+    head_commit: null,
+    diff_stat: null,
+    pull_request_url: null,
+    push_error: null,
+    agent_report: null,
     ...extra,
   };
+  if (task.repository) task.branch = taskBranch(task.id);
+  return task;
 }
 
 function assertCanQueue(user: UserAccount, count: number, now: Date): void {

@@ -69,6 +69,43 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
 }
 
+const NO_CHANGES = 'No changes: the agent left the repository as it found it.';
+
+/**
+ * How a report ends a task. On a repository task the agent's own report is only remembered:
+ * the task ends with the sandbox wrapper's report, after Nightshift committed the agent's work,
+ * and takes its outcome and summary from the agent's report (when there was one) and its
+ * branch, commits, stat and files from git.
+ */
+function reportedOutcome(current: Task, result: TaskResult): Partial<Task> & Pick<Task, 'status'> | 'remember' {
+  if (!current.repository) {
+    return {
+      status: result.status,
+      result_summary: result.summary ?? null,
+      files_changed: result.files_changed ?? null,
+      failure_reason: result.status === 'failed' ? (result.error ?? 'Failed without a reason') : null,
+    };
+  }
+  if (result.source !== 'sandbox') return 'remember';
+  const agent = current.agent_report ?? null;
+  const status = agent?.status ?? result.status;
+  const git = result.repository;
+  const summary = agent ? agent.summary : (result.summary ?? null);
+  const unchanged = git !== undefined && git.diff_stat.files === 0;
+  return {
+    status,
+    result_summary: unchanged ? [summary, NO_CHANGES].filter(Boolean).join('\n\n') : summary,
+    failure_reason: status === 'failed' ? (agent?.error ?? result.error ?? 'Failed without a reason') : null,
+    files_changed: git ? git.files_changed.slice(0, 1000) : null,
+    branch: git?.branch ?? current.branch ?? null,
+    base_commit: git?.base_commit ?? null,
+    head_commit: git?.head_commit ?? null,
+    diff_stat: git?.diff_stat ?? null,
+    push_error: git?.push_error ?? null,
+    pull_request_url: git?.pull_request_url ?? null,
+  };
+}
+
 /**
  * A sandbox's or device's report. Idempotent: a report for a finished task changes nothing and
  * still answers ok. The token must be the one minted for this task's current attempt.
@@ -86,26 +123,35 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
       (current) => {
         if (current.status !== 'claimed' && current.status !== 'running') return null;
         if (current.callback_token_hash !== task.callback_token_hash) return null;
+        const outcome = reportedOutcome(current, result);
+        if (outcome === 'remember') {
+          if (current.agent_report) return null; // the agent's first report counts, as on other tasks
+          const agent_report = { status: result.status, summary: result.summary ?? null, error: result.error ?? null, tokens_used: result.tokens_used ?? null };
+          return { ...current, agent_report };
+        }
         // A report too large for the item is stored cut down (with a marker), never refused.
         const fitted = fitResultToItem(current, {
-          result_summary: result.summary ?? null,
-          files_changed: result.files_changed ?? null,
-          failure_reason: result.status === 'failed' ? (result.error ?? 'Failed without a reason') : null,
+          result_summary: outcome.result_summary ?? null,
+          files_changed: outcome.files_changed ?? null,
+          failure_reason: outcome.failure_reason ?? null,
         });
         return finishedTask(current, now, {
-          status: result.status,
-          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+          ...outcome,
           ...fitted,
-          actual_credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used }),
+          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+          actual_credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used ?? current.agent_report?.tokens_used ?? undefined }),
         });
       },
       // The unused part of the up-front charge is refunded from the reported usage.
-      (before, after) => settlementItems(before, after, charge, now),
+      (before, after) => (after.status === before.status ? [] : settlementItems(before, after, charge, now)),
     ),
   );
-  if (transition) {
-    logger.info('task finished', { task_id: taskId, user_id: task.user_id, status: result.status });
-    count(result.status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
+  if (transition && transition.after.status === transition.before.status) {
+    logger.info('agent reported; waiting for the sandbox to commit its work', { task_id: taskId, user_id: task.user_id, status: result.status });
+  } else if (transition) {
+    const status = transition.after.status;
+    logger.info('task finished', { task_id: taskId, user_id: task.user_id, status });
+    count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
     await wakeOrchestrator('slot-freed');
   }
 }

@@ -10,6 +10,8 @@ import type { TaskCreate } from './schemas.js';
 import { listExecutors } from '../executors/executor-store.js';
 import { exceedsLimitError, loadQuotaState, OVER_QUOTA_BADGE, quotaUsage, type CreditEstimateExceedsLimitError } from '../credits/charges.js';
 import { assertTaskSpace } from '../spaces/spaces.js';
+import { repositoryForTask } from '../projects/projects.js';
+import type { TaskRepository } from './task.js';
 
 export interface TaskPlacement {
   space_id: string;
@@ -21,6 +23,8 @@ export interface TaskPlacement {
   overQuota: boolean;
   /** Remote work whose estimate exceeds the whole monthly limit: creating it is refused (403). */
   exceedsLimit: CreditEstimateExceedsLimitError | null;
+  /** The project's repository, when `project_id` names a project the user may use. */
+  repository: TaskRepository | null;
 }
 
 /**
@@ -31,7 +35,7 @@ export interface TaskPlacement {
 export async function placeTask(userId: string, input: TaskCreate, now = new Date()): Promise<TaskPlacement> {
   const spaceId = input.space_id ?? personalSpaceId(userId);
   await assertTaskSpace(userId, spaceId);
-  const [executors, quota] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now)]);
+  const [executors, quota, repository] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now), repositoryForTask(userId, input)]);
   const usage = quotaUsage(quota);
   const resets = { weeklyResetsAt: quota.weekly.end, monthlyResetsAt: quota.monthly.end };
   const task = {
@@ -64,6 +68,7 @@ export async function placeTask(userId: string, input: TaskCreate, now = new Dat
     quotaMessage: status.message,
     overQuota: decision.execution_location === 'remote' && !canCharge(usage, decision.estimated_credits),
     exceedsLimit: decision.execution_location === 'remote' ? exceedsLimitError(quota, decision.estimated_credits) : null,
+    repository,
   };
 }
 
@@ -84,6 +89,7 @@ export function placementFields(placement: TaskPlacement): Partial<Task> {
     model: decision.model,
     model_params: decision.model_params,
     blocked_reason: placement.overQuota ? OVER_QUOTA_BADGE : null,
+    repository: placement.repository,
   };
 }
 

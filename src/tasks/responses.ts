@@ -45,6 +45,22 @@ export const taskResponseSchema = z
     files_changed: z.array(z.string()).nullable(),
     failure_reason: z.string().nullable(),
     blocked_reason: z.string().nullable().meta({ description: 'Why a pending task cannot start now (a quota), or null' }),
+    result_truncated: z.string().nullable().default(null).meta({ description: 'Set when the report was cut to fit the task record; says what was cut' }),
+    routing_note: z.string().nullable().default(null).meta({ description: 'Why the task runs where it does when that changed after create (e.g. re-routed to the cloud)' }),
+    base_ref: z.string().nullable().default(null).meta({ description: 'The ref a repository task starts from, as asked (null: the project default branch)' }),
+    repository: z
+      .object({ repo_url: z.string(), base_ref: z.string(), push: z.boolean(), pull_requests: z.boolean() })
+      .nullable()
+      .default(null)
+      .meta({ description: "A repository task's project, fixed when it was queued" }),
+    branch: z.string().nullable().default(null).meta({ description: 'nightshift/<task-id> for a repository task' }),
+    base_commit: z.string().nullable().default(null),
+    head_commit: z.string().nullable().default(null),
+    diff_stat: z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() }).nullable().default(null),
+    pull_request_url: z.string().nullable().default(null),
+    push_error: z.string().nullable().default(null).meta({ description: 'Why the branch could not be pushed (the task still completes)' }),
+    diff_url: z.string().nullable().default(null).meta({ description: 'Where the patch is: GET this path' }),
+    fetch_command: z.string().nullable().default(null).meta({ description: 'How to get the pushed branch with git' }),
   })
   .meta({
     examples: [
@@ -86,10 +102,34 @@ export const taskResponseSchema = z
         files_changed: null,
         failure_reason: null,
         blocked_reason: null,
+        result_truncated: null,
+        routing_note: null,
+        base_ref: null,
+        repository: null,
+        branch: null,
+        base_commit: null,
+        head_commit: null,
+        diff_stat: null,
+        pull_request_url: null,
+        push_error: null,
+        diff_url: null,
+        fetch_command: null,
       },
     ],
   });
 export type TaskResponse = z.infer<typeof taskResponseSchema>;
+
+/** What a repository task handed back, and how to get it (the morning report's `repository`). */
+export const repositoryOutcomeSchema = z.object({
+  branch: z.string().nullable(),
+  base_commit: z.string().nullable(),
+  head_commit: z.string().nullable(),
+  diff_stat: z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() }).nullable(),
+  pull_request_url: z.string().nullable(),
+  push_error: z.string().nullable(),
+  diff_url: z.string().nullable(),
+  fetch_command: z.string().nullable(),
+});
 
 export const taskListResponseSchema = z.array(taskResponseSchema);
 
@@ -113,6 +153,7 @@ export const taskLogsResponseSchema = z.object({
   sandbox_id: z.string().nullable(),
   provider: z.string(),
   available: z.boolean().meta({ description: 'false when the provider keeps no output for this task' }),
+  source: z.enum(['sandbox', 'artifact']).meta({ description: 'sandbox: live from the provider; artifact: the full log kept after the task ended' }),
   logs: z.string(),
 });
 

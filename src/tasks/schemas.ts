@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
 import { storableJsonObject } from '../platform/storable-json.js';
+import { refNameSchema } from '../projects/schemas.js';
 
 const id = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9:_\-.]+$/, 'may contain letters, digits and : _ - . only');
 
@@ -22,6 +23,7 @@ export const taskCreateSchema = z
     model: z.string().trim().min(1).max(100).optional(),
     not_before: z.iso.datetime({ offset: true }).optional(),
     estimated_minutes: z.number().positive().max(24 * 60).optional(),
+    base_ref: refNameSchema.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -34,6 +36,9 @@ export const taskCreateSchema = z
   });
 export type TaskCreate = z.infer<typeof taskCreateSchema>;
 
+const commit = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a full commit id');
+const count = z.number().int().min(0).max(100_000_000);
+
 /** Body of POST /api/v1/tasks/{id}/complete. */
 export const taskResultSchema = z
   .object({
@@ -42,6 +47,21 @@ export const taskResultSchema = z
     files_changed: z.array(z.string().max(1024)).max(1000).optional(),
     error: z.string().max(20_000).optional(),
     tokens_used: z.number().int().min(0).max(100_000_000).optional(),
+    /** `sandbox`: the report of Nightshift's own sandbox wrapper, which ends a repository task. */
+    source: z.enum(['agent', 'sandbox']).optional(),
+    /** Sent by Nightshift's own sandbox wrapper after it committed the agent's work, not by agents. */
+    repository: z
+      .object({
+        branch: z.string().max(300),
+        base_commit: commit,
+        head_commit: commit,
+        diff_stat: z.object({ files: count, insertions: count, deletions: count }).strict(),
+        files_changed: z.array(z.string().max(4096)).max(10_000),
+        push_error: z.string().max(4000).nullable().optional(),
+        pull_request_url: z.url().max(2048).nullable().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type TaskResult = z.infer<typeof taskResultSchema>;
@@ -58,3 +78,6 @@ export const taskListQuerySchema = z
 export const taskLogsQuerySchema = z.object({ bytes: z.coerce.number().int().min(1).max(1_000_000).default(16_384) }).strict();
 
 export const idParamSchema = z.object({ id });
+
+/** GET /tasks/{id}/diff: `?stat=1` (or `true`) answers git's stat instead of the patch. */
+export const taskDiffQuerySchema = z.object({ stat: z.enum(['0', '1', 'true', 'false']).optional() }).strict();

@@ -11,6 +11,30 @@ export const EXECUTION_PREFERENCES = ['local', 'remote', 'auto', 'cost_optimized
 export type ExecutionPreference = (typeof EXECUTION_PREFERENCES)[number];
 export type ExecutionLocation = 'local' | 'remote';
 
+/** What a repository task carries from its project, fixed when it is queued (never credentials). */
+export interface TaskRepository {
+  repo_url: string;
+  /** The project's default branch, or the task's `base_ref`. */
+  base_ref: string;
+  /** Whether the branch goes back to the repository (local ones always; remote ones with `push`). */
+  push: boolean;
+  pull_requests: boolean;
+}
+
+export interface DiffStat {
+  files: number;
+  insertions: number;
+  deletions: number;
+}
+
+/** The agent's own report on a repository task, kept until Nightshift has committed its work. */
+export interface AgentReport {
+  status: 'completed' | 'failed';
+  summary: string | null;
+  error: string | null;
+  tokens_used: number | null;
+}
+
 export interface Task {
   id: string;
   user_id: string;
@@ -57,4 +81,46 @@ export interface Task {
   /** Why the task runs where it does when that changed after create (e.g. re-routed to the cloud). */
   routing_note?: string | null;
   callback_token_hash: string | null;
+  /** The ref a repository task starts from, as the caller asked (null: the project's default branch). */
+  base_ref?: string | null;
+  repository?: TaskRepository | null;
+  /** Repository tasks: `nightshift/<task-id>`, and what git says the agent changed there. */
+  branch?: string | null;
+  base_commit?: string | null;
+  head_commit?: string | null;
+  diff_stat?: DiffStat | null;
+  pull_request_url?: string | null;
+  /** Why the branch could not be pushed (the task still completes). */
+  push_error?: string | null;
+  agent_report?: AgentReport | null;
+}
+
+/** What a repository task handed back, and how to get it: for the task response and the morning report. */
+export interface RepositoryOutcome {
+  branch: string | null;
+  base_commit: string | null;
+  head_commit: string | null;
+  diff_stat: DiffStat | null;
+  pull_request_url: string | null;
+  push_error: string | null;
+  /** The patch from the API. */
+  diff_url: string | null;
+  /** The branch from the repository it was pushed to (null when it was not pushed). */
+  fetch_command: string | null;
+}
+
+export function repositoryOutcome(task: Task): RepositoryOutcome | null {
+  if (!task.repository) return null;
+  const done = Boolean(task.head_commit);
+  const pushed = done && task.repository.push && !task.push_error;
+  return {
+    branch: task.branch ?? null,
+    base_commit: task.base_commit ?? null,
+    head_commit: task.head_commit ?? null,
+    diff_stat: task.diff_stat ?? null,
+    pull_request_url: task.pull_request_url ?? null,
+    push_error: task.push_error ?? null,
+    diff_url: done ? `/api/v1/tasks/${encodeURIComponent(task.id)}/diff` : null,
+    fetch_command: pushed ? `git fetch ${task.repository.repo_url} ${task.branch}` : null,
+  };
 }

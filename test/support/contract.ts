@@ -80,6 +80,12 @@ export function contractChecker(document: Json = JSON.parse(readFileSync('docs/o
       const problems: string[] = [];
       if (headers.get('x-next-cursor') !== null && !response.headers?.['x-next-cursor']) problems.push(`${where}: x-next-cursor is not documented here`);
       const schema = response.content?.['application/json']?.schema as Json | undefined;
+      const textTypes = Object.keys(response.content ?? {}).filter((type) => type.startsWith('text/'));
+      if (!schema && textTypes.length > 0) {
+        const type = headers.get('content-type') ?? '';
+        if (!textTypes.some((documented) => type.startsWith(documented))) problems.push(`${where}: content-type is ${type}, not one of ${textTypes.join(', ')}`);
+        return problems;
+      }
       if (!schema) {
         if (body !== '') problems.push(`${where}: the document describes no body, but one was answered`);
         return problems;

@@ -20,7 +20,7 @@ export async function useFreshTable(
   extraEnv: Record<string, string> = {},
   queueOverrides: Parameters<typeof ensureQueues>[2] = {},
 ): Promise<TestEnv> {
-  const endpoints = { dynamodb: inject('dynamodbEndpoint'), sqs: inject('sqsEndpoint') };
+  const endpoints = { dynamodb: inject('dynamodbEndpoint'), sqs: inject('sqsEndpoint'), s3: inject('s3Endpoint') };
   return useFreshResources(endpoints, `t${randomUUID().slice(0, 8)}`, extraEnv, queueOverrides);
 }
 
@@ -32,7 +32,7 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
     port: 0,
     dataDir,
     persist: false,
-    endpoints: { dynamodb: inject('dynamodbEndpoint'), sqs: inject('sqsEndpoint') },
+    endpoints: { dynamodb: inject('dynamodbEndpoint'), sqs: inject('sqsEndpoint'), s3: inject('s3Endpoint') },
     namePrefix: `e${randomUUID().slice(0, 8)}`,
     waitTimeSeconds: 1,
   });

@@ -1,11 +1,13 @@
 import type * as z from 'zod';
+import { repositoryOutcome } from '../../../src/tasks/task.js';
 import { UnauthorizedError } from '../../../src/platform/errors.js';
 import { identityOf, parseBody, parseWith, reply, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
-import { idParamSchema, taskCreateSchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
+import { idParamSchema, taskCreateSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
 import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
 import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
+import { getTaskPatch, keptAgentLog } from '../../../src/tasks/task-diff.js';
 
 import {
   callbackAcceptedResponseSchema,
@@ -17,11 +19,17 @@ import {
 } from '../../../src/tasks/responses.js';
 
 /** A task with its queue-dependent fields; the response schema picks the wire fields from it. */
-export const taskBody = (view: TaskView): z.input<typeof taskResponseSchema> => ({
-  ...view.task,
-  queue_position: view.queue_position,
-  blocked_reason: view.blocked_reason,
-});
+export const taskBody = (view: TaskView): z.input<typeof taskResponseSchema> => {
+  // How to get a repository task's work: the diff from the API, or the branch from the repository.
+  const outcome = repositoryOutcome(view.task);
+  return {
+    ...view.task,
+    queue_position: view.queue_position,
+    blocked_reason: view.blocked_reason,
+    diff_url: outcome?.diff_url ?? null,
+    fetch_command: outcome?.fetch_command ?? null,
+  };
+};
 
 export async function create(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
@@ -76,6 +84,19 @@ export async function logs(event: ApiEvent): Promise<ApiResult> {
   const { bytes } = parseWith(event.queryStringParameters, taskLogsQuerySchema);
   const task = await getOwnTask(userId, id);
   const provider = currentSandboxProvider();
-  const text = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
-  return reply(200, taskLogsResponseSchema, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, logs: text ?? '' });
+  const live = task.sandbox_id && provider.logs ? await provider.logs(task.sandbox_id, bytes) : null;
+  // Once a task has ended its full log is an artifact, readable wherever the sandbox ran.
+  const kept = live === null ? await keptAgentLog(task, bytes) : null;
+  const text = live ?? kept;
+  return reply(200, taskLogsResponseSchema, { task_id: id, sandbox_id: task.sandbox_id, provider: provider.name, available: text !== null, source: kept !== null ? 'artifact' : 'sandbox', logs: text ?? '' });
+}
+
+/** GET /tasks/{id}/diff: the patch as `text/x-diff`; `?stat=1` git's stat of it as text. */
+export async function diff(event: ApiEvent): Promise<ApiResult> {
+  const { userId } = identityOf(event);
+  const { id } = parseWith(event.pathParameters, idParamSchema);
+  const { stat } = parseWith(event.queryStringParameters, taskDiffQuerySchema);
+  const wantStat = stat === '1' || stat === 'true';
+  const text = await getTaskPatch(userId, id, { stat: wantStat });
+  return { statusCode: 200, headers: { 'content-type': wantStat ? 'text/plain; charset=utf-8' : 'text/x-diff; charset=utf-8' }, body: text };
 }

@@ -41,6 +41,11 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   { method: 'POST', path: '/api/v1/users/me/api-keys', auth: 'user' },
   { method: 'GET', path: '/api/v1/users/me/api-keys', auth: 'user' },
   { method: 'DELETE', path: '/api/v1/users/me/api-keys/{id}', auth: 'user' },
+  { method: 'GET', path: '/api/v1/tasks/{id}/diff', auth: 'user' },
+  { method: 'PUT', path: '/api/v1/projects/{id}', auth: 'user' },
+  { method: 'GET', path: '/api/v1/projects', auth: 'user' },
+  { method: 'GET', path: '/api/v1/projects/{id}', auth: 'user' },
+  { method: 'DELETE', path: '/api/v1/projects/{id}', auth: 'user' },
 ];
 
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;

@@ -96,6 +96,7 @@ describe('buildBatchReport', () => {
         summary: 'Bumped lodash to 4.17.21',
         reason: null,
         files_changed: ['package.json', 'package-lock.json'],
+        repository: null,
         started_at: '2026-03-01T23:00:00.000Z',
         completed_at: '2026-03-01T23:30:00.000Z',
         agent_hours: 0.5,
@@ -144,5 +145,48 @@ describe('batchProgress', () => {
     { case: 'all done, some failed', statuses: ['completed', 'failed', 'cancelled'], expected: { total: 3, completed: 1, failed: 1, cancelled: 1, finished: true } },
   ] as const)('$case', ({ statuses, expected }) => {
     expect(batchProgress(statuses.map((status) => ({ status })))).toMatchObject(expected);
+  });
+});
+
+describe('the morning report of repository tasks', () => {
+  const base = 'a'.repeat(40);
+  const head = 'b'.repeat(40);
+  const repoTask = (id: string, extra: Record<string, unknown>) =>
+    ({
+      id,
+      title: id,
+      status: 'completed',
+      failure_reason: null,
+      result_summary: 'done',
+      files_changed: ['src/app.ts'],
+      started_at: null,
+      completed_at: null,
+      used_seconds: 60,
+      actual_credits: 0,
+      estimated_credits: 0,
+      repository: { repo_url: '/srv/app', base_ref: 'main', push: true, pull_requests: false },
+      branch: `nightshift/${id}`,
+      base_commit: base,
+      head_commit: head,
+      diff_stat: { files: 1, insertions: 3, deletions: 1 },
+      pull_request_url: null,
+      push_error: null,
+      ...extra,
+    }) as unknown as Parameters<typeof buildBatchReport>[0][number];
+
+  it('shows the branch, the diff stat and how to get the patch', () => {
+    const [pushed, rejected] = buildBatchReport([repoTask('t1', {}), repoTask('t2', { push_error: 'rejected' })]).tasks;
+    expect(pushed?.repository).toEqual({
+      branch: 'nightshift/t1',
+      base_commit: base,
+      head_commit: head,
+      diff_stat: { files: 1, insertions: 3, deletions: 1 },
+      pull_request_url: null,
+      push_error: null,
+      diff_url: '/api/v1/tasks/t1/diff',
+      fetch_command: 'git fetch /srv/app nightshift/t1',
+    });
+    // A branch that was not pushed cannot be fetched; the diff URL still works.
+    expect(rejected?.repository).toMatchObject({ push_error: 'rejected', fetch_command: null, diff_url: '/api/v1/tasks/t2/diff' });
   });
 });

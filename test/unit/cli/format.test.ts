@@ -106,8 +106,8 @@ describe('the morning report', () => {
     occurrence: { key: 'once', scheduled_for: null, state: 'enqueued', skipped_reason: null, deadline: null },
     occurrences: ['once'],
     tasks: [
-      { task_id: 't1', title: 'Fix the login test', outcome: 'completed', summary: 'Fixed a race\nin setup', reason: null, files_changed: ['a.ts'], started_at: '2026-10-26T01:00:00Z', completed_at: '2026-10-26T01:12:00Z', agent_hours: 0.2, credits: 1 },
-      { task_id: 't2', title: 'Upgrade', outcome: 'timed_out', summary: null, reason: 'Timeout', files_changed: [], started_at: '2026-10-26T01:12:00Z', completed_at: '2026-10-26T01:42:00Z', agent_hours: 0.5, credits: 0 },
+      { task_id: 't1', title: 'Fix the login test', outcome: 'completed', summary: 'Fixed a race\nin setup', reason: null, files_changed: ['a.ts'], repository: null, started_at: '2026-10-26T01:00:00Z', completed_at: '2026-10-26T01:12:00Z', agent_hours: 0.2, credits: 1 },
+      { task_id: 't2', title: 'Upgrade', outcome: 'timed_out', summary: null, reason: 'Timeout', files_changed: [], repository: null, started_at: '2026-10-26T01:12:00Z', completed_at: '2026-10-26T01:42:00Z', agent_hours: 0.5, credits: 0 },
     ],
     totals: { tasks: 2, completed: 1, failed: 0, timed_out: 1, cancelled: 0, unfinished: 0, agent_hours: 0.7, credits: 1, files_changed: 1, started_at: '2026-10-26T01:00:00Z', finished_at: '2026-10-26T01:42:00Z' },
   };
