@@ -1,12 +1,14 @@
 /**
  * `npm start`: the whole of Nightshift on this machine, with no AWS account and no Docker.
- * Ctrl-C (or SIGTERM) stops everything it started: sandboxes, the API, DynamoDB Local, the SQS server.
+ * Ctrl-C (or SIGTERM, or SIGHUP when its terminal closes) stops everything it started: sandboxes, the API, DynamoDB Local, the SQS server.
  */
 import './local/start-defaults.js';
 import { parseConfig } from '../src/platform/config.js';
 import { installPrettyLogs } from './local/pretty-logs.js';
 import { startLocalStack } from './local/stack.js';
+import { keepServingWhenOutputCloses } from './local/closed-output.js';
 
+keepServingWhenOutputCloses();
 if (process.env.LOG_FORMAT !== 'json') installPrettyLogs();
 
 async function main(): Promise<void> {
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // The terminal closed: stop like Ctrl-C rather than leave DynamoDB Local and sandboxes behind.
+  process.on('SIGHUP', () => stop('SIGHUP'));
 }
 
 main().catch((error: unknown) => {

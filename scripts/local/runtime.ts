@@ -61,19 +61,38 @@ function compileRoutes(): CompiledRoute[] {
   return compiled.sort((a, b) => a.names.length - b.names.length);
 }
 
+/** A body this large is not even read to its end: the 413 closes the connection instead. */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the body; past the limit it is read on and thrown away, so the 413 is the answer to the
+ * whole request and a kept-alive connection serves the client's next one (breaking off would
+ * destroy the socket under the client: ECONNRESET). Past MAX_DRAINED_BYTES it stops reading.
+ */
 async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES + 1024) return 'too-large';
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES + 1024) chunks.push(chunk);
+      else if (size > MAX_DRAINED_BYTES) {
+        req.off('data', onData);
+        req.pause();
+        resolve('too-large');
+      }
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(size > MAX_BODY_BYTES + 1024 ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
-function send(res: ServerResponse, result: ApiResult): void {
-  res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+function send(res: ServerResponse, result: ApiResult, req?: IncomingMessage): void {
+  // An answer given before the body was read to its end: close, so the client does not reuse a
+  // connection that still carries the rest of this body.
+  const unread = req !== undefined && !req.complete && req.headers['content-length'] !== '0' && req.method !== 'GET';
+  res.writeHead(result.statusCode ?? 200, { ...(result.headers as Record<string, string>), ...(unread ? { connection: 'close' } : {}) });
   res.end(result.body ?? '');
 }
 
@@ -240,10 +259,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<Runnin
     void (async () => {
       try {
         const event = await toEvent(req, options, routes);
-        if (!('requestContext' in event)) return send(res, event);
+        if (!('requestContext' in event)) return send(res, event, req);
         send(res, await options.functions.api(event, lambdaContext('api')));
       } catch (error) {
-        send(res, errorResponse(error));
+        send(res, errorResponse(error), req);
       }
     })();
   });

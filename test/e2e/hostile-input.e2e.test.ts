@@ -1,3 +1,4 @@
+import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../src/platform/http/api-handler.js';
@@ -100,6 +101,31 @@ describe('hostile bodies get 4xx with a useful message and change nothing', () =
     const body = JSON.stringify({ title: 'big', description: 'x'.repeat(size) });
     expectRejected(await post(body), [413], ['PAYLOAD_TOO_LARGE']);
     expect(await snapshot(token)).toEqual(before);
+  });
+
+  it('serves the next request on a kept-alive connection after a 413', async () => {
+    // Prepare: one socket, kept alive, as curl, browsers and SDK clients use.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (method: string, path: string, body?: Buffer) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = http.request(`${stack.url}${path}`, { method, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        });
+        request.on('error', reject);
+        request.end(body);
+      });
+
+    // Act
+    const refused = await call('POST', '/api/v1/tasks', Buffer.from(JSON.stringify({ title: 'big', description: 'x'.repeat(2 * 1024 * 1024) })));
+    const next = await call('GET', '/api/v1/health');
+    agent.destroy();
+
+    // Assess
+    expect(refused.status).toBe(413);
+    expect(next.status).toBe(200);
   });
 
   it.each([

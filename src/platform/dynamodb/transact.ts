@@ -28,14 +28,39 @@ export async function transact(items: TransactItem[]): Promise<void> {
   }
 }
 
-/** Retries `attempt` when it loses an optimistic race, with a little jitter between tries. */
+/** Retries `attempt` when it loses an optimistic race, with exponential backoff and full jitter. */
 export async function withOptimisticRetry<T>(attempt: () => Promise<T>, tries = 8): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (error) {
       if (!(error instanceof TransactionConflictError) || i >= tries) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * i));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** i)));
     }
   }
+}
+
+/** DynamoDB errors that say "busy, try again" (the SDK already retried them with backoff). */
+const BUSY_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionInProgressException',
+  'TransactionConflictException',
+  'InternalServerError',
+]);
+
+/**
+ * Whether a request failed only because storage was busy: throttled, or it kept losing races
+ * after its retries. Such a request changed nothing (each write is one transaction) and may be
+ * sent again: the API answers 503 with Retry-After, not 500.
+ */
+export function isStorageBusy(error: unknown): boolean {
+  if (error instanceof TransactionConflictError) return true;
+  if (!(error instanceof Error)) return false;
+  if (BUSY_ERRORS.has(error.name)) return true;
+  if (error instanceof TransactionCanceledException) {
+    return (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ThrottlingError' || reason.Code === 'ProvisionedThroughputExceeded');
+  }
+  return false;
 }

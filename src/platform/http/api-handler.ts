@@ -5,6 +5,7 @@ import { ZodError } from 'zod';
 import { DomainError, ERROR_STATUS, ForbiddenError, UnauthorizedError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { publishMetrics } from '../metrics.js';
+import { isStorageBusy } from '../dynamodb/transact.js';
 
 /** What API Gateway (JWT authorizer or our Lambda authorizer) tells the function about the caller. */
 export type ApiEvent = APIGatewayProxyEventV2 & {
@@ -109,6 +110,9 @@ export function reply<S extends z.ZodType>(statusCode: number, schema: S, body: 
 }
 
 /** The one place that turns errors into HTTP answers; unknown errors become a plain 500. */
+/** What a 503 asks the client to wait. */
+export const RETRY_AFTER_SECONDS = 1;
+
 export function errorResponse(error: unknown): ApiResult {
   if (error instanceof ZodError) {
     return json(400, { error: { code: 'VALIDATION_ERROR', message: describeZod(error), details: clip(error.issues) } });
@@ -117,6 +121,14 @@ export function errorResponse(error: unknown): ApiResult {
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
     return json(ERROR_STATUS[error.code], { error: body });
+  }
+  if (isStorageBusy(error)) {
+    logger.warn('storage busy; answered 503', { error });
+    return json(
+      503,
+      { error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is busy; nothing was changed. Retry after a second' } },
+      { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    );
   }
   logger.error('unhandled error', { error });
   return json(500, { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side' } });

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { errorResponse } from '../../../src/platform/http/api-handler.js';
 import { DomainError } from '../../../src/platform/errors.js';
+import { TransactionConflictError } from '../../../src/platform/dynamodb/transact.js';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 
 const bodyOf = (result: ReturnType<typeof errorResponse>) => JSON.parse(String(result.body));
 
@@ -37,5 +39,27 @@ describe('errorResponse', () => {
     const result = errorResponse(new Error('ValidationException: secret table name'));
     expect(result.statusCode).toBe(500);
     expect(String(result.body)).not.toContain('secret');
+  });
+});
+
+describe('errorResponse when storage is busy', () => {
+  const named = (name: string) => Object.assign(new Error('busy'), { name });
+  it.each([
+    ['throttled reads or writes', named('ProvisionedThroughputExceededException')],
+    ['a throttled request', named('ThrottlingException')],
+    ['a transaction that kept losing races', new TransactionConflictError([0])],
+    [
+      'a transaction cancelled by a conflict',
+      new TransactionCanceledException({ message: 'cancelled', $metadata: {}, CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }] }),
+    ],
+  ])('answers 503 SERVICE_UNAVAILABLE with Retry-After for %s, never a 500', (_name, error) => {
+    const result = errorResponse(error);
+    expect(result.statusCode).toBe(503);
+    expect(result.headers).toMatchObject({ 'retry-after': '1' });
+    expect(bodyOf(result).error).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it('still answers 500 for a bug', () => {
+    expect(errorResponse(new TypeError('x is undefined')).statusCode).toBe(500);
   });
 });
