@@ -108,6 +108,9 @@ export function reply<S extends ZodType>(statusCode: number, schema: S, body: z.
   return json(statusCode, parsed.data, headers);
 }
 
+/** Seconds a 503 asks the caller to wait before trying again. */
+export const RETRY_AFTER_SECONDS = 1;
+
 /** The one place that turns errors into HTTP answers; unknown errors become a plain 500. */
 export function errorResponse(error: unknown): ApiResult {
   if (error instanceof ZodError) {
@@ -116,7 +119,9 @@ export function errorResponse(error: unknown): ApiResult {
   if (error instanceof DomainError) {
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
-    return json(ERROR_STATUS[error.code], { error: body });
+    const status = ERROR_STATUS[error.code];
+    // Clients (the typed client among them) wait this long before retrying a 503.
+    return json(status, { error: body }, status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {});
   }
   logger.error('unhandled error', { error });
   return json(500, { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side' } });
