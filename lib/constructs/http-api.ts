@@ -21,7 +21,7 @@ export interface HttpApiProps {
 }
 
 const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteDefinition['auth'], 'user'>, string> = {
-  none: 'Public by design: the health check answers without credentials so load balancers and monitors can call it.',
+  none: 'Public by design: the health check and the OpenAPI document need no credentials.',
   callback:
     "Sandbox callback: a sandbox carries no user credentials; the handler checks the task's one-time callback token (minted per attempt, stored hashed).",
 };

@@ -644,54 +644,85 @@ export interface components {
             id: string;
             title: string;
             description: string;
+            /** @default null */
             project_id: string | null;
             space_id: string;
+            /** @default null */
             group_id: string | null;
+            /** @default null */
             batch_id: string | null;
             /** @enum {string} */
             type: "agent" | "action";
+            /** @default null */
             integration: string | null;
+            /** @default null */
             action: string | null;
+            /** @default null */
             input: {
                 [key: string]: unknown;
             } | null;
             priority: number;
             /** @enum {string} */
             status: "pending" | "claimed" | "running" | "completed" | "failed" | "cancelled";
-            /** @description 1-based place in the user's queue; null unless pending */
+            /**
+             * @description 1-based place in the user's queue; null unless pending
+             * @default null
+             */
             queue_position: number | null;
             /** @enum {string} */
             execution_preference: "local" | "remote" | "auto" | "cost_optimized" | "performance_optimized";
             /** @enum {string} */
             execution_location: "local" | "remote";
+            /** @default null */
             executor_id: string | null;
+            /** @default null */
             model: string | null;
+            /** @default null */
             model_params: {
                 [key: string]: unknown;
             } | null;
+            /** @default null */
             estimated_tokens: number | null;
+            /** @default null */
             estimated_minutes: number | null;
             estimated_credits: number;
+            /** @default null */
             actual_credits: number | null;
+            /** @default null */
             not_before: string | null;
             /**
              * Format: date-time
              * @example 2026-10-26T01:00:00.000Z
              */
             created_at: string;
+            /** @default null */
             claimed_at: string | null;
+            /** @default null */
             started_at: string | null;
+            /** @default null */
             completed_at: string | null;
+            /** @default null */
             timeout_at: string | null;
-            /** @description Monthly agent time reserved at claim */
+            /**
+             * @description Monthly agent time reserved at claim
+             * @default null
+             */
             reserved_seconds: number | null;
+            /** @default null */
             used_seconds: number | null;
+            /** @default null */
             sandbox_id: string | null;
             attempts: number;
+            /** @default null */
             result_summary: string | null;
+            /** @default null */
             files_changed: string[] | null;
+            /** @default null */
             failure_reason: string | null;
-            /** @description Why a pending task cannot start now (a quota), or null */
+            /**
+             * @description Why a pending task cannot start now (a quota), or null
+             * @default null
+             */
             blocked_reason: string | null;
             /**
              * @description Set when the report was cut to fit the task record; says what was cut
@@ -1212,54 +1243,85 @@ export interface components {
             id: string;
             title: string;
             description: string;
+            /** @default null */
             project_id: string | null;
             space_id: string;
+            /** @default null */
             group_id: string | null;
+            /** @default null */
             batch_id: string | null;
             /** @enum {string} */
             type: "agent" | "action";
+            /** @default null */
             integration: string | null;
+            /** @default null */
             action: string | null;
+            /** @default null */
             input: {
                 [key: string]: unknown;
             } | null;
             priority: number;
             /** @enum {string} */
             status: "pending" | "claimed" | "running" | "completed" | "failed" | "cancelled";
-            /** @description 1-based place in the user's queue; null unless pending */
+            /**
+             * @description 1-based place in the user's queue; null unless pending
+             * @default null
+             */
             queue_position: number | null;
             /** @enum {string} */
             execution_preference: "local" | "remote" | "auto" | "cost_optimized" | "performance_optimized";
             /** @enum {string} */
             execution_location: "local" | "remote";
+            /** @default null */
             executor_id: string | null;
+            /** @default null */
             model: string | null;
+            /** @default null */
             model_params: {
                 [key: string]: unknown;
             } | null;
+            /** @default null */
             estimated_tokens: number | null;
+            /** @default null */
             estimated_minutes: number | null;
             estimated_credits: number;
+            /** @default null */
             actual_credits: number | null;
+            /** @default null */
             not_before: string | null;
             /**
              * Format: date-time
              * @example 2026-10-26T01:00:00.000Z
              */
             created_at: string;
+            /** @default null */
             claimed_at: string | null;
+            /** @default null */
             started_at: string | null;
+            /** @default null */
             completed_at: string | null;
+            /** @default null */
             timeout_at: string | null;
-            /** @description Monthly agent time reserved at claim */
+            /**
+             * @description Monthly agent time reserved at claim
+             * @default null
+             */
             reserved_seconds: number | null;
+            /** @default null */
             used_seconds: number | null;
+            /** @default null */
             sandbox_id: string | null;
             attempts: number;
+            /** @default null */
             result_summary: string | null;
+            /** @default null */
             files_changed: string[] | null;
+            /** @default null */
             failure_reason: string | null;
-            /** @description Why a pending task cannot start now (a quota), or null */
+            /**
+             * @description Why a pending task cannot start now (a quota), or null
+             * @default null
+             */
             blocked_reason: string | null;
             /**
              * @description Set when the report was cut to fit the task record; says what was cut

@@ -109,10 +109,10 @@ export function reply<S extends z.ZodType>(statusCode: number, schema: S, body: 
   return json(statusCode, parsed.data, headers);
 }
 
-/** The one place that turns errors into HTTP answers; unknown errors become a plain 500. */
-/** What a 503 asks the client to wait. */
+/** Seconds a 503 asks the caller to wait before trying again. */
 export const RETRY_AFTER_SECONDS = 1;
 
+/** The one place that turns errors into HTTP answers; unknown errors become a plain 500. */
 export function errorResponse(error: unknown): ApiResult {
   if (error instanceof ZodError) {
     return json(400, { error: { code: 'VALIDATION_ERROR', message: describeZod(error), details: clip(error.issues) } });
@@ -120,7 +120,9 @@ export function errorResponse(error: unknown): ApiResult {
   if (error instanceof DomainError) {
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
-    return json(ERROR_STATUS[error.code], { error: body });
+    const status = ERROR_STATUS[error.code];
+    // Clients (the typed client among them) wait this long before retrying a 503.
+    return json(status, { error: body }, status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {});
   }
   if (isStorageBusy(error)) {
     logger.warn('storage busy; answered 503', { error });

@@ -76,6 +76,12 @@ describe('answering through a response schema', () => {
     expect(body.title).toBe(TASK.title);
   });
 
+  it('answers null for a nullable field that a record written before the field existed lacks', () => {
+    const { group_id: _absent, batch_id: _also, ...older } = TASK;
+    const body = JSON.parse(reply(200, taskResponseSchema, older as never).body as string);
+    expect(body).toMatchObject({ group_id: null, batch_id: null });
+  });
+
   it('turns a body that breaks its schema into a 500 (our fault), not a 400', () => {
     const { title: _missing, ...broken } = TASK;
     let thrown: unknown;

@@ -35,6 +35,13 @@ describe('errorResponse', () => {
     expect(bodyOf(result)).toEqual({ error: { code, message: 'because' } });
   });
 
+  it('asks the caller to retry a 503 SERVICE_UNAVAILABLE after Retry-After seconds', () => {
+    const answer = errorResponse(new DomainError('SERVICE_UNAVAILABLE', 'The table is busy; try again'));
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers?.['retry-after']).toBe('1');
+    expect(errorResponse(new DomainError('CONFLICT', 'x')).headers).not.toHaveProperty('retry-after');
+  });
+
   it('turns anything else into a plain 500 without internals', () => {
     const result = errorResponse(new Error('ValidationException: secret table name'));
     expect(result.statusCode).toBe(500);
