@@ -292,6 +292,7 @@ const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'POST /api/v1/executors': { executor_id: 'tauri:fuzz', capabilities: ['gmail.send'], models: [], max_concurrent: 1 },
   'POST /api/v1/executors/{id}/lease': {},
   'POST /api/v1/users/me/api-keys': { name: 'key' },
+  'PUT /api/v1/projects/{id}': { name: 'project', repo_url: '/srv/repo', default_branch: 'main', push: false, pull_requests: false },
 };
 
 const oddString = fc.oneof(
@@ -350,6 +351,7 @@ describe('property: generated bodies at every POST and PUT route never get a 5xx
         spaces: [`/api/v1/spaces/${pathId}/quota`, `/api/v1/spaces/${pathId}/ledger`, '/api/v1/tasks?limit=100'],
         executors: ['/api/v1/executors', '/api/v1/tasks?limit=100'],
         users: ['/api/v1/users/me/api-keys', '/api/v1/users/me/limits'],
+        projects: ['/api/v1/projects', `/api/v1/projects/${pathId}`],
       };
       const area = route.path.split('/')[route.path.startsWith('/api/v1/admin/') ? 4 : 3] ?? '';
       const paths = isAdminRoute && area === 'users' ? ['/api/v1/users/me/limits', '/api/v1/tasks/queue-status'] : (related[area] ?? ACCOUNT_VIEWS);
