@@ -300,7 +300,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
       }
     }
     await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
-    await this.postReport(sandbox, { ...report, source: 'sandbox' });
+    // On a repository task this report, not the agent's own, ends the task (see completeTask).
+    await this.postReport(sandbox, sandbox.repository ? { ...report, source: 'sandbox' } : report);
   }
 
   /** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
