@@ -2,6 +2,9 @@ import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
 import { instant, jsonObject } from '../platform/wire.js';
 
+/** What git says a repository task changed. */
+const diffStatSchema = z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() });
+
 /**
  * `TaskResponse`: the explicit list of a task's wire fields. The owner, the callback token's
  * hash and the billing window stay inside; a new stored field is not answered until it is listed here.
@@ -57,7 +60,7 @@ export const taskResponseSchema = z
     branch: z.string().nullable().default(null).meta({ description: 'nightshift/<task-id> for a repository task' }),
     base_commit: z.string().nullable().default(null),
     head_commit: z.string().nullable().default(null),
-    diff_stat: z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() }).nullable().default(null),
+    diff_stat: diffStatSchema.nullable().default(null),
     pull_request_url: z.string().nullable().default(null),
     push_error: z.string().nullable().default(null).meta({ description: 'Why the branch could not be pushed (the task still completes)' }),
     diff_url: z.string().nullable().default(null).meta({ description: 'Where the patch is: GET this path' }),
@@ -125,7 +128,7 @@ export const repositoryOutcomeSchema = z.object({
   branch: z.string().nullable(),
   base_commit: z.string().nullable(),
   head_commit: z.string().nullable(),
-  diff_stat: z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() }).nullable(),
+  diff_stat: diffStatSchema.nullable(),
   pull_request_url: z.string().nullable(),
   push_error: z.string().nullable(),
   diff_url: z.string().nullable(),
