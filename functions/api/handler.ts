@@ -11,6 +11,9 @@ import * as projects from './routes/projects.js';
 import * as spaces from './routes/spaces.js';
 import * as tasks from './routes/tasks.js';
 import * as users from './routes/users.js';
+import { installCloudSandboxProviders } from '../../src/sandbox/lambda-providers.js';
+
+installCloudSandboxProviders();
 
 /** A route; long polls (device leases) read the Lambda's remaining time from `context`. */
 type Route = (event: ApiEvent, context: Context) => Promise<ApiResult>;

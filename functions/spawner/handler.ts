@@ -3,6 +3,9 @@ import { count, publishMetrics } from '../../src/platform/metrics.js';
 import { spawnClaimedTask } from '../../src/scheduling/spawn.js';
 import { processRecords } from '../../src/platform/queue/sqs-batch.js';
 import { spawnMessageSchema } from '../../src/platform/queue/messages.js';
+import { installCloudSandboxProviders } from '../../src/sandbox/lambda-providers.js';
+
+installCloudSandboxProviders();
 
 /** Starts one sandbox per claimed task; failures are retried by SQS and end in the DLQ. */
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {

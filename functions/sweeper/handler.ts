@@ -2,6 +2,9 @@ import * as z from 'zod';
 import { logger } from '../../src/platform/logger.js';
 import { sweep } from '../../src/scheduling/sweep.js';
 import { count, publishMetrics } from '../../src/platform/metrics.js';
+import { installCloudSandboxProviders } from '../../src/sandbox/lambda-providers.js';
+
+installCloudSandboxProviders();
 
 const scheduledEventSchema = z.object({ source: z.string() }).passthrough();
 

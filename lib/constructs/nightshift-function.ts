@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,17 +7,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
-/** Repository root: entries, package-lock.json and tsconfig.json are resolved from here. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { BUNDLE_ALIASES, LAMBDA_BUNDLE, PROJECT_ROOT } from './bundling.js';
+
+export { PROJECT_ROOT } from './bundling.js';
 
 /** Powertools service name; also the `service` dimension of every custom metric. */
 export const SERVICE_NAME = 'nightshift';
 /** Powertools metrics namespace of every custom metric. */
 export const METRICS_NAMESPACE = 'Nightshift';
-
-// ESM bundles have no `require`; some CommonJS dependencies (and the SDK's) still call it.
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __nightshiftCreateRequire } from 'node:module'; const require = __nightshiftCreateRequire(import.meta.url);";
 
 export interface NightshiftFunctionProps {
   /** Entry relative to the repository root, e.g. `functions/api/handler.ts`. */
@@ -73,13 +69,16 @@ export class NightshiftFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        banner: ESM_REQUIRE_BANNER,
+        target: LAMBDA_BUNDLE.target,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        minify: LAMBDA_BUNDLE.minify,
+        sourceMap: LAMBDA_BUNDLE.sourcemap,
+        sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+        banner: LAMBDA_BUNDLE.banner,
         bundleAwsSDK: true,
         externalModules: [],
+        // NodejsFunction takes one `--alias` through esbuildArgs; BUNDLE_ALIASES holds one.
+        esbuildArgs: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => ['--alias', `${from}=${to}`])),
       },
     });
 

@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { LAMBDA_BUNDLE } from '../../lib/constructs/bundling.js';
 import { median } from './stats.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-// The same bundling as lib/constructs/nightshift-function.ts (NodejsFunction): ESM, node22,
-// minified, the AWS SDK bundled, a `require` shim for CommonJS dependencies, source maps.
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __nightshiftCreateRequire } from 'node:module'; const require = __nightshiftCreateRequire(import.meta.url);";
 
 export interface BundleFigures {
   name: string;
@@ -83,13 +79,11 @@ export async function measureBundles(runs: number): Promise<BundleFigures[]> {
         entryPoints: [entry],
         outfile,
         bundle: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourcemap: true,
-        banner: { js: ESM_REQUIRE_BANNER },
+        // The same options as lib/constructs/nightshift-function.ts (NodejsFunction) bundles with.
+        ...LAMBDA_BUNDLE,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        alias: { ...LAMBDA_BUNDLE.alias },
+        banner: { js: LAMBDA_BUNDLE.banner },
         logLevel: 'silent',
       });
       const samples: number[] = [];

@@ -15,6 +15,8 @@ import { buildApp } from 'fauxqs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { resetAwsClients } from '../../src/platform/aws.js';
+import { installSandboxProviders } from '../../src/sandbox/current.js';
+import { providerFromEnvironment } from '../../src/sandbox/from-environment.js';
 import { resetConfigCache } from '../../src/platform/config.js';
 import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
 
@@ -285,6 +287,8 @@ export async function useFreshResources(
   });
   resetConfigCache();
   resetAwsClients();
+  // One machine runs every provider (the process one too), whatever a Lambda handler installed.
+  installSandboxProviders(() => providerFromEnvironment(process.env));
   return { tableName, queues };
 }
 

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../src/platform/aws.js';
 import { resetConfigCache } from '../../src/platform/config.js';
 import { ENV } from '../../src/platform/resources.js';
-import { setSandboxProvider } from '../../src/sandbox/current.js';
+import { installSandboxProviders, setSandboxProvider } from '../../src/sandbox/current.js';
+import { providerFromEnvironment } from '../../src/sandbox/from-environment.js';
 import { terminateAllSandboxes } from '../../src/sandbox/process-provider.js';
 import { artifactBucketName, ensureBucket, ensureQueues, ensureTable, emulatorEnvironment, freePort, startDynamoDbLocal, startS3Server, startSqsServer, type RunningEmulator } from './emulators.js';
 import { localSecret } from './local-auth.js';
@@ -80,6 +81,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     resetConfigCache();
     resetAwsClients();
+    installSandboxProviders(() => providerFromEnvironment(process.env));
     setSandboxProvider(undefined);
     const { getConfig } = await import('../../src/platform/config.js');
     const config = getConfig();

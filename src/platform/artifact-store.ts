@@ -4,7 +4,7 @@
  * client code runs locally and in AWS.
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
-import { s3 } from './aws.js';
+import { s3 } from './s3.js';
 import { getConfig } from './config.js';
 import { ConfigurationError } from './errors.js';
 

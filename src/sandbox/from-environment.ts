@@ -1,120 +1,34 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
-import { ConfigurationError } from '../platform/errors.js';
 import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
-import { createSandboxProvider } from './index.js';
+import { buildCloudProvider, cloudSandboxEnvSchema, parseSandboxEnv } from './cloud-providers.js';
+import { ProcessSandboxProvider } from './process-provider.js';
 import type { SandboxProvider } from './provider.js';
 
-const list = z
-  .string()
-  .default('')
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
-
-const envSchema = z.object({
+const envSchema = cloudSandboxEnvSchema.extend({
   SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
-  SANDBOX_COMMAND: z.string().optional(),
   NIGHTSHIFT_DATA_DIR: z.string().default('.nightshift'),
-  DAYTONA_API_URL: z.url().default('https://app.daytona.io/api'),
-  DAYTONA_API_KEY: z.string().default(''),
-  DAYTONA_API_KEY_SECRET_ARN: z.string().default(''),
-  DAYTONA_TARGET: z.string().optional(),
-  DAYTONA_SNAPSHOT: z.string().optional(),
-  DAYTONA_IMAGE: z.string().optional(),
   GITHUB_API_URL: z.url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().default(''),
-  ECS_CLUSTER_ARN: z.string().default(''),
-  ECS_TASK_DEFINITION_ARN: z.string().default(''),
-  ECS_CONTAINER_NAME: z.string().default('agent'),
-  ECS_SUBNET_IDS: list,
-  ECS_SECURITY_GROUP_IDS: list,
-  ECS_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('DISABLED'),
 });
 
 /** The demo agent shipped in the repo: what `npm start` runs when SANDBOX_COMMAND is not set. */
 export const demoAgentCommand = (): string =>
   `node ${JSON.stringify(fileURLToPath(new URL('../../scripts/demo-agent.mjs', import.meta.url)))}`;
 
-/** Builds the provider named by SANDBOX_PROVIDER from the environment; missing settings are named. */
+/**
+ * Builds the provider named by SANDBOX_PROVIDER from the environment; missing settings are named.
+ * This is the one-machine set (the process provider too); Lambda functions use
+ * cloudProviderFromEnvironment (src/sandbox/cloud-providers.ts).
+ */
 export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigurationError(`Invalid sandbox configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const c = parsed.data;
-  switch (c.SANDBOX_PROVIDER) {
-    case 'process':
-      return createSandboxProvider({
-        provider: 'process',
-        command: c.SANDBOX_COMMAND ?? demoAgentCommand(),
-        dataDir: join(c.NIGHTSHIFT_DATA_DIR),
-        artifacts: () => (hasArtifactStore() ? artifactStore() : null),
-        github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
-      });
-    case 'daytona': {
-      const build = (apiKey: string) =>
-        createSandboxProvider({
-          provider: 'daytona',
-          apiUrl: c.DAYTONA_API_URL,
-          apiKey,
-          command: c.SANDBOX_COMMAND ?? 'echo "set SANDBOX_COMMAND to your agent CLI"',
-          target: c.DAYTONA_TARGET,
-          snapshot: c.DAYTONA_SNAPSHOT,
-          image: c.DAYTONA_IMAGE,
-        });
-      if (c.DAYTONA_API_KEY) return build(c.DAYTONA_API_KEY);
-      if (c.DAYTONA_API_KEY_SECRET_ARN) return lazyProvider('daytona', async () => build(await readSecret(c.DAYTONA_API_KEY_SECRET_ARN)));
-      throw new ConfigurationError('DAYTONA_API_KEY (locally) or DAYTONA_API_KEY_SECRET_ARN (in AWS) is required when SANDBOX_PROVIDER=daytona');
-    }
-    case 'ecs':
-      if (!c.ECS_CLUSTER_ARN || !c.ECS_TASK_DEFINITION_ARN) {
-        throw new ConfigurationError('ECS_CLUSTER_ARN and ECS_TASK_DEFINITION_ARN are required when SANDBOX_PROVIDER=ecs');
-      }
-      return createSandboxProvider({
-        provider: 'ecs',
-        cluster: c.ECS_CLUSTER_ARN,
-        taskDefinition: c.ECS_TASK_DEFINITION_ARN,
-        containerName: c.ECS_CONTAINER_NAME,
-        subnets: c.ECS_SUBNET_IDS,
-        securityGroups: c.ECS_SECURITY_GROUP_IDS,
-        assignPublicIp: c.ECS_ASSIGN_PUBLIC_IP === 'ENABLED',
-        command: c.SANDBOX_COMMAND,
-      });
-  }
-}
-
-/** In AWS the Daytona key lives in Secrets Manager; it is read once, on first use. */
-async function readSecret(secretId: string): Promise<string> {
-  const result = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
-  const value = result.SecretString ?? '';
-  // A secret may hold the bare key or JSON such as {"apiKey": "..."}.
-  try {
-    const parsed = JSON.parse(value) as Record<string, unknown>;
-    const key = parsed.apiKey ?? parsed.api_key ?? parsed.DAYTONA_API_KEY;
-    if (typeof key === 'string') return key;
-  } catch {
-    // not JSON: the bare key
-  }
-  if (!value) throw new ConfigurationError(`Secret ${secretId} is empty`);
-  return value;
-}
-
-/** A provider whose construction needs I/O (a secret); built on the first call, then reused. */
-function lazyProvider(name: string, build: () => Promise<SandboxProvider>): SandboxProvider {
-  let real: Promise<SandboxProvider> | undefined;
-  const get = () => (real ??= build().catch((error: unknown) => {
-    real = undefined;
-    throw error;
-  }));
-  return {
-    name,
-    spawn: async (request) => (await get()).spawn(request),
-    terminate: async (id) => (await get()).terminate(id),
-    terminateAttempt: async (task) => (await get()).terminateAttempt(task),
-    logs: async (id, maxBytes) => {
-      const provider = await get();
-      return provider.logs ? provider.logs(id, maxBytes) : null;
-    },
-  };
+  const c = parseSandboxEnv(envSchema, env);
+  if (c.SANDBOX_PROVIDER !== 'process') return buildCloudProvider(c.SANDBOX_PROVIDER, c);
+  return new ProcessSandboxProvider({
+    command: c.SANDBOX_COMMAND ?? demoAgentCommand(),
+    dataDir: join(c.NIGHTSHIFT_DATA_DIR),
+    artifacts: () => (hasArtifactStore() ? artifactStore() : null),
+    github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
+  });
 }

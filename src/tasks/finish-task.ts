@@ -35,10 +35,12 @@ export function finishedTask(task: Task, now: Date, outcome: Pick<Task, 'status'
  * attempt's sandbox is looked up by task and attempt, so no agent is left running unseen.
  */
 export async function terminateSandbox(task: Task): Promise<void> {
-  const provider = currentSandboxProvider();
+  // A pending task has no sandbox: processes without a provider (the orchestrator) never need one.
+  if (!task.sandbox_id && task.status !== 'claimed') return;
   try {
+    const provider = currentSandboxProvider();
     if (task.sandbox_id) await provider.terminate(task.sandbox_id);
-    else if (task.status === 'claimed') await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
+    else await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
   } catch (error) {
     logger.error('could not terminate sandbox', { task_id: task.id, user_id: task.user_id, sandbox_id: task.sandbox_id, error });
   }

@@ -1,0 +1,115 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as z from 'zod';
+import { ConfigurationError } from '../platform/errors.js';
+import { DaytonaSandboxProvider } from './daytona-provider.js';
+import { EcsSandboxProvider } from './ecs-provider.js';
+import type { SandboxProvider } from './provider.js';
+
+/*
+ * The providers that run sandboxes in AWS (SANDBOX_PROVIDER=ecs or daytona), without the process
+ * provider: the Lambda functions bundle only these, so they carry no child_process, git
+ * workspace or artifact-writing code (src/sandbox/from-environment.ts adds it on one machine).
+ */
+const list = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+export const cloudSandboxEnvSchema = z.object({
+  SANDBOX_COMMAND: z.string().optional(),
+  DAYTONA_API_URL: z.url().default('https://app.daytona.io/api'),
+  DAYTONA_API_KEY: z.string().default(''),
+  DAYTONA_API_KEY_SECRET_ARN: z.string().default(''),
+  DAYTONA_TARGET: z.string().optional(),
+  DAYTONA_SNAPSHOT: z.string().optional(),
+  DAYTONA_IMAGE: z.string().optional(),
+  ECS_CLUSTER_ARN: z.string().default(''),
+  ECS_TASK_DEFINITION_ARN: z.string().default(''),
+  ECS_CONTAINER_NAME: z.string().default('agent'),
+  ECS_SUBNET_IDS: list,
+  ECS_SECURITY_GROUP_IDS: list,
+  ECS_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('DISABLED'),
+});
+
+export type CloudSandboxEnv = z.infer<typeof cloudSandboxEnvSchema>;
+
+const cloudEnvSchema = cloudSandboxEnvSchema.extend({ SANDBOX_PROVIDER: z.enum(['daytona', 'ecs']) });
+
+export function parseSandboxEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigurationError(`Invalid sandbox configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** What the Lambda functions run: the ECS or Daytona provider named by SANDBOX_PROVIDER. */
+export function cloudProviderFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider {
+  const c = parseSandboxEnv(cloudEnvSchema, env);
+  return buildCloudProvider(c.SANDBOX_PROVIDER, c);
+}
+
+/** Builds the Daytona or ECS provider from parsed settings; missing settings are named. */
+export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv): SandboxProvider {
+  if (name === 'daytona') {
+    const build = (apiKey: string) =>
+      new DaytonaSandboxProvider({
+        apiUrl: c.DAYTONA_API_URL,
+        apiKey,
+        command: c.SANDBOX_COMMAND ?? 'echo "set SANDBOX_COMMAND to your agent CLI"',
+        target: c.DAYTONA_TARGET,
+        snapshot: c.DAYTONA_SNAPSHOT,
+        image: c.DAYTONA_IMAGE,
+      });
+    if (c.DAYTONA_API_KEY) return build(c.DAYTONA_API_KEY);
+    if (c.DAYTONA_API_KEY_SECRET_ARN) return lazyProvider('daytona', async () => build(await readSecret(c.DAYTONA_API_KEY_SECRET_ARN)));
+    throw new ConfigurationError('DAYTONA_API_KEY (locally) or DAYTONA_API_KEY_SECRET_ARN (in AWS) is required when SANDBOX_PROVIDER=daytona');
+  }
+  if (!c.ECS_CLUSTER_ARN || !c.ECS_TASK_DEFINITION_ARN) {
+    throw new ConfigurationError('ECS_CLUSTER_ARN and ECS_TASK_DEFINITION_ARN are required when SANDBOX_PROVIDER=ecs');
+  }
+  return new EcsSandboxProvider({
+    cluster: c.ECS_CLUSTER_ARN,
+    taskDefinition: c.ECS_TASK_DEFINITION_ARN,
+    containerName: c.ECS_CONTAINER_NAME,
+    subnets: c.ECS_SUBNET_IDS,
+    securityGroups: c.ECS_SECURITY_GROUP_IDS,
+    assignPublicIp: c.ECS_ASSIGN_PUBLIC_IP === 'ENABLED',
+    command: c.SANDBOX_COMMAND,
+  });
+}
+
+/** In AWS the Daytona key lives in Secrets Manager; it is read once, on first use. */
+async function readSecret(secretId: string): Promise<string> {
+  const result = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
+  const value = result.SecretString ?? '';
+  // A secret may hold the bare key or JSON such as {"apiKey": "..."}.
+  try {
+    const parsed = JSON.parse(value) as Record<string, unknown>;
+    const key = parsed.apiKey ?? parsed.api_key ?? parsed.DAYTONA_API_KEY;
+    if (typeof key === 'string') return key;
+  } catch {
+    // not JSON: the bare key
+  }
+  if (!value) throw new ConfigurationError(`Secret ${secretId} is empty`);
+  return value;
+}
+
+/** A provider whose construction needs I/O (a secret); built on the first call, then reused. */
+function lazyProvider(name: string, build: () => Promise<SandboxProvider>): SandboxProvider {
+  let real: Promise<SandboxProvider> | undefined;
+  const get = () => (real ??= build().catch((error: unknown) => {
+    real = undefined;
+    throw error;
+  }));
+  return {
+    name,
+    spawn: async (request) => (await get()).spawn(request),
+    terminate: async (id) => (await get()).terminate(id),
+    terminateAttempt: async (task) => (await get()).terminateAttempt(task),
+    logs: async (id, maxBytes) => {
+      const provider = await get();
+      return provider.logs ? provider.logs(id, maxBytes) : null;
+    },
+  };
+}

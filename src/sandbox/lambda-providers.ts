@@ -1,0 +1,11 @@
+import { cloudProviderFromEnvironment } from './cloud-providers.js';
+import { installSandboxProviders } from './current.js';
+
+/**
+ * What a Lambda handler that starts, stops or reads sandboxes calls at cold start: the ECS or
+ * Daytona provider named by SANDBOX_PROVIDER, unless the local runtime or a test installed its
+ * own set first.
+ */
+export function installCloudSandboxProviders(): void {
+  installSandboxProviders(() => cloudProviderFromEnvironment(process.env), { ifNone: true });
+}
