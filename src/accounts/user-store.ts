@@ -3,12 +3,14 @@ import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
 import { newUserAccount, schedulingState, limitsOf, type UserAccount } from './account.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
+import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../scheduling/shards.js';
 
 /*
  * User accounts: pk USER#<id>, sk PROFILE. The item also carries the scheduler's sparse index
  * keys, derived from the account on every write so they can never disagree with the counters:
- *   ready index: readypk READY, readysk <running>#<last_served_at>#<id>   (has pending work, a free slot)
- *   due index:   duepk DEFERRED, duesk <wake time>#<id>                   (waits for not_before or an hours reset)
+ *   ready index: readypk READY#<n>, readysk <running>#<last_served_at>#<id>   (has pending work, a free slot)
+ *   due index:   duepk DEFERRED#<n>, duesk <wake time>#<id>                   (waits for not_before or an hours reset)
+ * n is the user's shard (src/scheduling/shards.ts, SCHEDULER_SHARDS); readers query every shard.
  */
 const key = (userId: string) => ({ pk: `USER#${userId}`, sk: 'PROFILE' });
 const INDEX_ATTRIBUTES = ['readypk', 'readysk', 'duepk', 'duesk', 'blocked_reason', 'pk', 'sk'] as const;
@@ -39,11 +41,12 @@ export function putUserItem(next: UserAccount, now: Date): TransactItem {
   const state = schedulingState(next, limitsOf(next, getConfig().maxPendingPerUser), now);
   const item: Record<string, unknown> = { ...next, ...key(next.user_id) };
   item.blocked_reason = null;
+  const shards = getConfig().schedulerShards;
   if (state.kind === 'ready') {
-    item.readypk = 'READY';
+    item.readypk = shardedKey('READY', next.user_id, shards);
     item.readysk = state.sortKey;
   } else if (state.kind === 'deferred') {
-    item.duepk = 'DEFERRED';
+    item.duepk = shardedKey('DEFERRED', next.user_id, shards);
     item.duesk = `${state.until}#${next.user_id}`;
     item.blocked_reason = state.reason;
   }
@@ -64,35 +67,54 @@ export interface ReadyUser {
   running: number;
 }
 
-/** Users with pending work and a free slot, fewest running first, then least recently served. */
+/**
+ * Users with pending work and a free slot, fewest running first, then least recently served:
+ * the best `ceil(limit / shards) + 1` of every shard (queried in parallel), merged in that order
+ * and cut to `limit`. The best user of all is always in the answer; a user at rank r in its
+ * shard is in it within ceil(r / (ceil(limit / shards) + 1)) passes (docs/data-model.md).
+ */
 export async function listReadyUsers(limit: number): Promise<ReadyUser[]> {
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'ready',
-      KeyConditionExpression: 'readypk = :p',
-      ExpressionAttributeValues: { ':p': 'READY' },
-      ProjectionExpression: 'user_id, readysk',
-      Limit: limit,
-    }),
+  const shards = getConfig().schedulerShards;
+  const perShard = shards <= 1 ? limit : Math.ceil(limit / shards) + 1;
+  const pages = await Promise.all(
+    shardKeysToRead('READY', shards, randomShard(shards, Math.random)).map((partition) =>
+      ddb().send(
+        new QueryCommand({
+          TableName: getConfig().tableName,
+          IndexName: 'ready',
+          KeyConditionExpression: 'readypk = :p',
+          ExpressionAttributeValues: { ':p': partition },
+          ProjectionExpression: 'user_id, readysk',
+          Limit: perShard,
+        }),
+      ),
+    ),
   );
-  return (result.Items ?? []).map((item) => ({
+  return mergeBySortKey(pages.map((page) => page.Items ?? []), 'readysk', limit).map((item) => ({
     userId: item.user_id as string,
     running: Number.parseInt(String(item.readysk).split('#')[0] ?? '0', 10),
   }));
 }
 
-/** Users whose wait (not_before, hours reset) is over by `now`. */
+/**
+ * Users whose wait (not_before, hours reset) is over by `now`, longest due first, up to `limit`
+ * (every shard is queried in parallel and the answers merged).
+ */
 export async function listDueDeferredUserIds(now: Date, limit: number): Promise<string[]> {
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'due',
-      KeyConditionExpression: 'duepk = :p AND duesk <= :now',
-      ExpressionAttributeValues: { ':p': 'DEFERRED', ':now': `${now.toISOString()}#\uffff` },
-      ProjectionExpression: 'user_id',
-      Limit: limit,
-    }),
+  const shards = getConfig().schedulerShards;
+  const pages = await Promise.all(
+    shardKeysToRead('DEFERRED', shards, randomShard(shards, Math.random)).map((partition) =>
+      ddb().send(
+        new QueryCommand({
+          TableName: getConfig().tableName,
+          IndexName: 'due',
+          KeyConditionExpression: 'duepk = :p AND duesk <= :now',
+          ExpressionAttributeValues: { ':p': partition, ':now': `${now.toISOString()}#\uffff` },
+          ProjectionExpression: 'user_id, duesk',
+          Limit: limit,
+        }),
+      ),
+    ),
   );
-  return (result.Items ?? []).map((item) => item.user_id as string);
+  return mergeBySortKey(pages.map((page) => page.Items ?? []), 'duesk', limit).map((item) => item.user_id as string);
 }

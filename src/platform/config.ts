@@ -26,6 +26,7 @@ const configSchema = z.object({
   STALE_CLAIMING_THRESHOLD: intInRange('STALE_CLAIMING_THRESHOLD', 30, 300, 60),
   LOCAL_LEASE_TIMEOUT: intInRange('LOCAL_LEASE_TIMEOUT', 60, 86_400, 600),
   LOCAL_MAX_WAIT: intInRange('LOCAL_MAX_WAIT', 600, 604_800, 86_400),
+  SCHEDULER_SHARDS: intInRange('SCHEDULER_SHARDS', 1, 64, 8),
   [ENV.tableName]: z.string().min(1).default('nightshift'),
   [ENV.spawnQueueUrl]: z.string().default(''),
   [ENV.spawnDlqUrl]: z.string().default(''),
@@ -44,6 +45,8 @@ export interface AppConfig {
   localLeaseTimeoutSeconds: number;
   /** A `local`-preference task not leased by then fails with NO_LOCAL_EXECUTOR. */
   localMaxWaitSeconds: number;
+  /** Partition keys each of the scheduler's index keys (READY, DEFERRED, SWEEP) is spread over. */
+  schedulerShards: number;
   tableName: string;
   spawnQueueUrl: string;
   spawnDlqUrl: string;
@@ -71,6 +74,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
     staleClaimingThresholdSeconds: c.STALE_CLAIMING_THRESHOLD,
     localLeaseTimeoutSeconds: c.LOCAL_LEASE_TIMEOUT,
     localMaxWaitSeconds: c.LOCAL_MAX_WAIT,
+    schedulerShards: c.SCHEDULER_SHARDS,
     tableName: c[ENV.tableName],
     spawnQueueUrl: c[ENV.spawnQueueUrl],
     spawnDlqUrl: c[ENV.spawnDlqUrl],

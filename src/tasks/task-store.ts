@@ -5,6 +5,7 @@ import type { Task, TaskStatus } from './task.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 import { deviceWaitDeadline, type DeviceWaitLimits } from '../routing/device-wait.js';
+import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../scheduling/shards.js';
 
 /*
  * Tasks: pk TASK#<id>, sk TASK. Index keys are derived from the task on every write:
@@ -13,8 +14,9 @@ import { deviceWaitDeadline, type DeviceWaitLimits } from '../routing/device-wai
  *   pending:      pendpk PENDING#<user>, pendsk <priority>#<created_at>#<id>   (only while pending)
  *                 pendpk LOCALQ#<user>#<executor> instead for a task routed to a device: devices
  *                 lease those (executor-store), the orchestrator never sees them
- *   due:          duepk SWEEP, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at;
- *                 pending on a device: when it stops waiting for the lease, see routing/device-wait)
+ *   due:          duepk SWEEP#<n>, duesk <deadline>#<id>   (claimed: stale deadline; running: timeout_at;
+ *                 pending on a device: when it stops waiting for the lease, see routing/device-wait);
+ *                 n is the task's shard (src/scheduling/shards.ts), the sweeper reads every shard
  */
 const key = (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' });
 const DERIVED = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'pendpk', 'pendsk', 'duepk', 'duesk'] as const;
@@ -66,7 +68,7 @@ function toItem(task: Task): Record<string, unknown> {
     deviceWait: { leaseTimeoutSeconds: config.localLeaseTimeoutSeconds, maxWaitSeconds: config.localMaxWaitSeconds },
   });
   if (deadline) {
-    item.duepk = 'SWEEP';
+    item.duepk = shardedKey('SWEEP', task.id, config.schedulerShards);
     item.duesk = `${deadline}#${task.id}`;
   }
   return item;
@@ -168,19 +170,25 @@ export async function* pendingTaskPages(userId: string, pageSizes: readonly numb
   } while (start);
 }
 
-/** Active tasks whose sweep deadline has passed. */
+/** Active tasks whose sweep deadline has passed, earliest first (every shard, merged), up to `limit`. */
 export async function listDueActiveTasks(now: Date, limit: number): Promise<Task[]> {
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'due',
-      KeyConditionExpression: 'duepk = :p AND duesk <= :now',
-      ExpressionAttributeValues: { ':p': 'SWEEP', ':now': `${now.toISOString()}#\uffff` },
-      Limit: limit,
+  const shards = getConfig().schedulerShards;
+  const pages = await Promise.all(
+    shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random)).map(async (partition) => {
+      const result = await ddb().send(
+        new QueryCommand({
+          TableName: getConfig().tableName,
+          IndexName: 'due',
+          KeyConditionExpression: 'duepk = :p AND duesk <= :now',
+          ExpressionAttributeValues: { ':p': partition, ':now': `${now.toISOString()}#\uffff` },
+          Limit: limit,
+        }),
+      );
+      return result.Items ?? [];
     }),
   );
   // The index is eventually consistent: re-read each task before acting on it.
-  return (result.Items ?? []).map(fromItem);
+  return mergeBySortKey(pages, 'duesk', limit).map(fromItem);
 }
 
 /**
@@ -190,21 +198,25 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<Task
  */
 export async function listRunningTasks(limit: number): Promise<Task[]> {
   const tasks: Task[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const result = await ddb().send(
-      new QueryCommand({
-        TableName: getConfig().tableName,
-        IndexName: 'due',
-        KeyConditionExpression: 'duepk = :p',
-        FilterExpression: '#s = :running',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':p': 'SWEEP', ':running': 'running' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    tasks.push(...(result.Items ?? []).map(fromItem));
-    start = result.LastEvaluatedKey;
-  } while (start && tasks.length < limit);
+  const shards = getConfig().schedulerShards;
+  for (const partition of shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random))) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await ddb().send(
+        new QueryCommand({
+          TableName: getConfig().tableName,
+          IndexName: 'due',
+          KeyConditionExpression: 'duepk = :p',
+          FilterExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':p': partition, ':running': 'running' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      tasks.push(...(result.Items ?? []).map(fromItem));
+      start = result.LastEvaluatedKey;
+    } while (start && tasks.length < limit);
+    if (tasks.length >= limit) break;
+  }
   return tasks.slice(0, limit);
 }
