@@ -7,6 +7,7 @@ import { ESTIMATE_ROUTE, measureHandlerLatency, type HandlerLatency } from './ha
 import { measureHttpLatency, type LatencyConfig, type LatencyResult } from './latency.js';
 import { LIFECYCLE_PHASES, measureLifecycle, type LifecycleCost } from './lifecycle.js';
 import type { BenchRow } from './report.js';
+import { measurePromotion, type PromotionResult } from './promotion.js';
 import { measureThroughput, type ThroughputConfig, type ThroughputResult } from './throughput.js';
 
 export type BenchMode = 'full' | 'quick' | 'smoke';
@@ -18,6 +19,8 @@ export interface BenchConfig {
   backlog: BacklogConfig;
   handlerCalls: number;
   bundleRuns: number;
+  /** Users whose hours reset at the same moment, all due at once. */
+  promotionUsers: number;
 }
 
 /** full: the issue's sizes. quick: CI (well under a minute). smoke: the test's, smaller still. */
@@ -29,6 +32,7 @@ export const BENCH_CONFIGS: Record<BenchMode, BenchConfig> = {
     backlog: { sizes: [1_000, 50_000], tasksPerUser: 50, claims: 150, round: 25 },
     handlerCalls: 200,
     bundleRuns: 5,
+    promotionUsers: 2_000,
   },
   quick: {
     throughput: { shape: { users: 40, tasksPerUser: 10, plan: 'enterprise' }, operations: 100 },
@@ -37,6 +41,7 @@ export const BENCH_CONFIGS: Record<BenchMode, BenchConfig> = {
     backlog: { sizes: [1_000, 5_000], tasksPerUser: 50, claims: 50, round: 25 },
     handlerCalls: 30,
     bundleRuns: 1,
+    promotionUsers: 2_000,
   },
   smoke: {
     throughput: { shape: { users: 10, tasksPerUser: 5, plan: 'enterprise' }, operations: 20 },
@@ -45,6 +50,7 @@ export const BENCH_CONFIGS: Record<BenchMode, BenchConfig> = {
     backlog: { sizes: [100, 300], tasksPerUser: 10, claims: 10, round: 5 },
     handlerCalls: 5,
     bundleRuns: 1,
+    promotionUsers: 50,
   },
 };
 
@@ -61,6 +67,7 @@ export interface BenchReport {
     backlog: BacklogCost[];
     handlers: HandlerLatency[];
     bundles: BundleFigures[];
+    promotion: PromotionResult;
   };
 }
 
@@ -92,9 +99,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const backlog = await measureBacklogCost(endpoints, config.backlog, log);
     log('in-process API handler latency');
     const handlers = await measureHandlerLatency(endpoints, config.handlerCalls);
+    log(`promotion: ${config.promotionUsers} users due at once`);
+    const promotion = await measurePromotion(endpoints, config.promotionUsers, log);
     log('Lambda bundles');
     const bundles = await measureBundles(config.bundleRuns);
-    const details = { throughput, latency, lifecycle, backlog, handlers, bundles };
+    const details = { throughput, latency, lifecycle, backlog, handlers, bundles, promotion };
     return {
       mode: options.mode,
       startedAt: startedAt.toISOString(),
@@ -177,6 +186,19 @@ export function benchRows(config: BenchConfig, d: BenchReport['details']): Bench
       { id: `handler.${name}.p99`, section: 'handler', metric: `${handler.route} p99`, value: handler.latency?.p99 ?? null, unit: 'ms', target: name === 'estimate' ? { op: '<=', value: 50 } : undefined },
     );
   }
+  const p = d.promotion;
+  rows.push(
+    {
+      id: 'promotion.due_at_once.seconds',
+      section: 'promotion',
+      metric: `${p.users} users due at once (hours reset) -> all re-filed`,
+      value: p.seconds,
+      unit: 's',
+      target: { op: '<=', value: 60 },
+      note: `${p.passes} promotion pass(es), ${p.leftDue} left due`,
+    },
+    { id: 'promotion.due_at_once.left', section: 'promotion', metric: 'users still due after the passes', value: p.leftDue, unit: 'users', target: { op: '<=', value: 0 } },
+  );
   for (const bundle of d.bundles) {
     rows.push(
       { id: `bundle.${bundle.name}.kb`, section: 'bundle', metric: `${bundle.name} bundle (minified)`, value: bundle.bytes / 1024, unit: 'KB', target: { op: '<=', value: 500 } },

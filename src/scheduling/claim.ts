@@ -37,25 +37,56 @@ export interface ClaimResult {
   readyUsersSeen: number;
 }
 
+export interface PromotionOptions {
+  /** Due users read per page (all shards together). */
+  pageSize?: number;
+  /** Users re-filed at once. */
+  concurrency?: number;
+  /** A pass stops starting pages after this long; the rest stay due for the next pass. */
+  budgetMs?: number;
+}
+
 /**
- * Re-files users whose wait is over (not_before reached, hours reset) so they become ready. Each
- * user is handled on its own: one that fails is logged and counted, and stays due for the next pass.
+ * Re-files users whose wait is over (not_before reached, hours reset) so they become ready: page
+ * after page until none is due, with no fixed cap, so thousands of users whose hours reset at the
+ * same moment (the 1st, 00:00 UTC) are all re-filed in the next pass or two. Each page is shuffled,
+ * so when a pass does stop early nobody is always the last one served. Each user is handled on
+ * its own: one that fails is logged and counted, and stays due for the next pass.
  */
-export async function promoteDueUsers(now: Date, limit = 50): Promise<number> {
-  const ids = await listDueDeferredUserIds(now, limit);
+export async function promoteDueUsers(now: Date, options: PromotionOptions = {}): Promise<number> {
+  const pageSize = options.pageSize ?? 200;
+  const concurrency = options.concurrency ?? 16;
+  const budgetMs = options.budgetMs ?? 20_000;
+  const started = performance.now();
+  const tried = new Set<string>();
   let promoted = 0;
-  for (const userId of ids) {
-    try {
-      const user = await getUser(userId, now);
-      await transact([putUserItem({ ...rollHoursWindow(user, now), version: user.version + 1 }, now)]);
-      promoted += 1;
-    } catch (error) {
-      if (error instanceof TransactionConflictError) continue;
-      logger.error('could not promote a due user; retried next pass', { user_id: userId, error });
-      count('PassItemFailures');
-    }
+  while (performance.now() - started < budgetMs) {
+    const fresh = (await listDueDeferredUserIds(now, pageSize)).filter((id) => !tried.has(id));
+    // Only users this pass already tried (conflicts, failures) are left: they wait for the next pass.
+    if (fresh.length === 0) break;
+    const queue = shuffle(fresh);
+    for (const id of queue) tried.add(id);
+    const worker = async (): Promise<void> => {
+      for (let userId = queue.pop(); userId !== undefined; userId = queue.pop()) {
+        if (await promoteUser(userId, now)) promoted += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
   }
   return promoted;
+}
+
+async function promoteUser(userId: string, now: Date): Promise<boolean> {
+  try {
+    const user = await getUser(userId, now);
+    await transact([putUserItem({ ...rollHoursWindow(user, now), version: user.version + 1 }, now)]);
+    return true;
+  } catch (error) {
+    if (error instanceof TransactionConflictError) return false;
+    logger.error('could not promote a due user; retried next pass', { user_id: userId, error });
+    count('PassItemFailures');
+    return false;
+  }
 }
 
 /**
