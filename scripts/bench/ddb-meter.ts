@@ -15,6 +15,8 @@ interface CapacityEntry {
   CapacityUnits?: number;
   ReadCapacityUnits?: number;
   WriteCapacityUnits?: number;
+  Table?: { CapacityUnits?: number; WriteCapacityUnits?: number };
+  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number; WriteCapacityUnits?: number }>;
 }
 
 export interface MeterReading {
@@ -27,9 +29,11 @@ export interface MeterReading {
   byCommand: Record<string, number>;
   /** Milliseconds spent waiting for each command (summed over concurrent requests). */
   msByCommand: Record<string, number>;
+  /** Write capacity by where it was consumed: `table` and each index by name (ReturnConsumedCapacity INDEXES). */
+  writeUnitsByIndex: Record<string, number>;
 }
 
-export const emptyReading = (): MeterReading => ({ requests: 0, reads: 0, writes: 0, readUnits: 0, writeUnits: 0, byCommand: {}, msByCommand: {} });
+export const emptyReading = (): MeterReading => ({ requests: 0, reads: 0, writes: 0, readUnits: 0, writeUnits: 0, byCommand: {}, msByCommand: {}, writeUnitsByIndex: {} });
 
 const combineCounts = (a: Record<string, number>, b: Record<string, number>, factor: number): Record<string, number> => {
   const combined: Record<string, number> = { ...a };
@@ -48,6 +52,7 @@ function combine(a: MeterReading, b: MeterReading, factor: number): MeterReading
     writeUnits: a.writeUnits + factor * b.writeUnits,
     byCommand: combineCounts(a.byCommand, b.byCommand, factor),
     msByCommand: combineCounts(a.msByCommand, b.msByCommand, factor),
+    writeUnitsByIndex: combineCounts(a.writeUnitsByIndex, b.writeUnitsByIndex, factor),
   };
 }
 
@@ -60,6 +65,13 @@ function addCapacity(reading: MeterReading, isWrite: boolean, consumed: unknown)
   const entries = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) as CapacityEntry[];
   for (const entry of entries) {
     const total = entry.CapacityUnits ?? 0;
+    if (isWrite) {
+      const units = (part: { CapacityUnits?: number; WriteCapacityUnits?: number } | undefined): number => part?.WriteCapacityUnits ?? part?.CapacityUnits ?? 0;
+      if (entry.Table) reading.writeUnitsByIndex.table = (reading.writeUnitsByIndex.table ?? 0) + units(entry.Table);
+      for (const [index, part] of Object.entries(entry.GlobalSecondaryIndexes ?? {})) {
+        reading.writeUnitsByIndex[index] = (reading.writeUnitsByIndex[index] ?? 0) + units(part);
+      }
+    }
     if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) {
       reading.readUnits += entry.ReadCapacityUnits ?? 0;
       reading.writeUnits += entry.WriteCapacityUnits ?? 0;
@@ -108,6 +120,6 @@ export class DynamoDbMeter {
   }
 
   snapshot(): MeterReading {
-    return { ...this.total, byCommand: { ...this.total.byCommand }, msByCommand: { ...this.total.msByCommand } };
+    return { ...this.total, byCommand: { ...this.total.byCommand }, msByCommand: { ...this.total.msByCommand }, writeUnitsByIndex: { ...this.total.writeUnitsByIndex } };
   }
 }

@@ -7,6 +7,8 @@ import { ESTIMATE_ROUTE, measureHandlerLatency, type HandlerLatency } from './ha
 import { measureHttpLatency, type LatencyConfig, type LatencyResult } from './latency.js';
 import { LIFECYCLE_PHASES, measureLifecycle, type LifecycleCost } from './lifecycle.js';
 import type { BenchRow } from './report.js';
+import { getConfig } from '../../src/platform/config.js';
+import { hotKeyPerClaim, lifecycleCostUsd } from './scale.js';
 import { measurePromotion, type PromotionResult } from './promotion.js';
 import { measureThroughput, type ThroughputConfig, type ThroughputResult } from './throughput.js';
 
@@ -165,6 +167,20 @@ export function benchRows(config: BenchConfig, d: BenchReport['details']): Bench
     { id: 'lifecycle.rcu', section: 'lifecycle', metric: 'consumed read capacity per lifecycle', value: c.total.readUnits, unit: 'RCU' },
     { id: 'lifecycle.wcu', section: 'lifecycle', metric: 'consumed write capacity per lifecycle', value: c.total.writeUnits, unit: 'WCU' },
   );
+  const hot = hotKeyPerClaim(c, getConfig().schedulerShards);
+  rows.push(
+    {
+      id: 'scale.hot_key_wcu_per_claim',
+      section: 'scale',
+      metric: 'largest WCU share one partition key (table or index) takes per claim',
+      value: hot?.wcu ?? null,
+      unit: 'WCU',
+      note: hot ? `${hot.key}; per index per lifecycle: ${hot.breakdown}` : 'DynamoDB reported no per-index capacity',
+    },
+    { id: 'scale.aws_claims_ceiling', section: 'scale', metric: 'claims/s at which that key would throttle on AWS (1,000 WCU/s)', value: hot && hot.wcu > 0 ? 1000 / hot.wcu : null, unit: '/s', target: { op: '>=', value: 2000 }, note: hot && hot.wcu > 0 ? undefined : 'DynamoDB reported no per-index capacity' },
+  );
+  const cost = lifecycleCostUsd(c);
+  rows.push({ id: 'cost.usd_per_million_tasks', section: 'cost', metric: 'USD per million task lifecycles (us-east-1 on-demand, docs/performance.md)', value: cost.total, unit: 'USD', target: { op: '<=', value: 40 }, note: cost.note });
   const [small, large] = d.backlog;
   if (small && large) {
     for (const cost of [small, large]) {

@@ -32,6 +32,11 @@ describe('bench (smoke mode)', () => {
       'backlog.ratio.ms',
       ...['create', 'list', 'estimate'].flatMap((name) => [`handler.${name}.p50`, `handler.${name}.p99`]),
       ...lambdaEntries().flatMap(({ name }) => [`bundle.${name}.kb`, `bundle.${name}.init`]),
+      'scale.hot_key_wcu_per_claim',
+      'scale.aws_claims_ceiling',
+      'cost.usd_per_million_tasks',
+      'promotion.due_at_once.seconds',
+      'promotion.due_at_once.left',
     ];
     const ids = report.rows.map((row) => row.id);
     expect(ids).toEqual(expect.arrayContaining(expected));
