@@ -7,7 +7,7 @@ import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { listReadyUsers } from '../../src/accounts/user-store.js';
 import { takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
-import { failRequestsMentioning } from '../support/ddb-faults.js';
+import { failRequestsMentioning } from '../../scripts/chaos/ddb-faults.js';
 
 let env: TestEnv;
 const T0 = new Date();
