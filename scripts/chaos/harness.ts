@@ -534,7 +534,7 @@ class ChaosRun {
     for (const sandbox of this.provider.live()) times.push(sandbox.reportAt, sandbox.killAt);
     for (const task of open) {
       if (task.status === 'running' && task.timeout_at) times.push(Date.parse(task.timeout_at));
-      if (task.status === 'claimed' && task.claimed_at) times.push(Date.parse(task.claimed_at) + STALE_SECONDS * 1000);
+      if (task.status === 'claimed' && task.claimed_at) times.push(Date.parse(task.claimed_at) + getConfig().staleClaimingThresholdSeconds * 1000);
       if (task.status === 'pending' && task.not_before) times.push(Date.parse(task.not_before));
     }
     const next = Math.min(...times.filter((time) => time > after));

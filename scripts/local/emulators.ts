@@ -16,7 +16,8 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { resetAwsClients } from '../../src/platform/aws.js';
 import { resetConfigCache } from '../../src/platform/config.js';
-import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { ENV, MAIN_TABLE, spawnQueueDefinition, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { spawnTimings, type SpawnProviderName } from '../../src/scheduling/spawn-timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -236,9 +237,12 @@ async function createQueue(client: SQSClient, name: string, definition: QueueDef
 export async function ensureQueues(endpoint: string, prefix: string, overrides: Partial<Record<'spawn', Partial<QueueDefinition>>> = {}): Promise<LocalQueues> {
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });
   try {
-    const spawnDlqUrl = await createQueue(client, `${prefix}-spawn-dlq`, { ...SPAWN_QUEUE, maxReceiveCount: undefined, messageRetentionSeconds: 14 * 24 * 3600 });
+    // The provider decides the spawn path's timings; the stale threshold plays no part in the queue's.
+    const provider = (['process', 'daytona', 'ecs'] as const).find((name) => name === process.env.SANDBOX_PROVIDER) ?? ('process' satisfies SpawnProviderName);
+    const spawnQueue = spawnQueueDefinition(spawnTimings(provider, 0));
+    const spawnDlqUrl = await createQueue(client, `${prefix}-spawn-dlq`, { ...spawnQueue, maxReceiveCount: undefined, messageRetentionSeconds: 14 * 24 * 3600 });
     const dlq = await client.send(new GetQueueAttributesCommand({ QueueUrl: spawnDlqUrl, AttributeNames: ['QueueArn'] }));
-    const spawnQueueUrl = await createQueue(client, `${prefix}-spawn`, { ...SPAWN_QUEUE, ...overrides.spawn }, dlq.Attributes?.QueueArn);
+    const spawnQueueUrl = await createQueue(client, `${prefix}-spawn`, { ...spawnQueue, ...overrides.spawn }, dlq.Attributes?.QueueArn);
     const wakeQueueUrl = await createQueue(client, `${prefix}-wake`, WAKE_QUEUE);
     return { spawnQueueUrl, spawnDlqUrl, wakeQueueUrl };
   } finally {

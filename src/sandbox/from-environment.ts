@@ -6,6 +6,7 @@ import { ConfigurationError } from '../platform/errors.js';
 import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
 import { createSandboxProvider } from './index.js';
 import type { SandboxProvider } from './provider.js';
+import { PROVIDER_START_TIMEOUT_SECONDS } from '../scheduling/spawn-timings.js';
 
 const list = z
   .string()
@@ -51,6 +52,8 @@ export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider
         dataDir: join(c.NIGHTSHIFT_DATA_DIR),
         artifacts: () => (hasArtifactStore() ? artifactStore() : null),
         github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
+        // A start includes the checkout; the spawn path's timings are derived from this limit.
+        gitNetworkTimeoutMs: PROVIDER_START_TIMEOUT_SECONDS.process * 1000,
       });
     case 'daytona': {
       const build = (apiKey: string) =>
@@ -62,6 +65,7 @@ export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider
           target: c.DAYTONA_TARGET,
           snapshot: c.DAYTONA_SNAPSHOT,
           image: c.DAYTONA_IMAGE,
+          startTimeoutMs: PROVIDER_START_TIMEOUT_SECONDS.daytona * 1000,
         });
       if (c.DAYTONA_API_KEY) return build(c.DAYTONA_API_KEY);
       if (c.DAYTONA_API_KEY_SECRET_ARN) return lazyProvider('daytona', async () => build(await readSecret(c.DAYTONA_API_KEY_SECRET_ARN)));
