@@ -12,6 +12,7 @@ const RULE_FILES = [
   /^src\/batches\/(admission|batch|eta|report|schedule)\.ts$/,
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
+  /^src\/scheduling\/spawn-timings\.ts$/,
   /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
   /^src\/projects\/project\.ts$/,
   /^src\/scheduling\/shards\.ts$/,

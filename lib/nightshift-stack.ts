@@ -9,7 +9,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ENV, ORCHESTRATOR_TIMEOUT_SECONDS, SPAWNER_TIMEOUT_SECONDS } from '../src/platform/resources.js';
+import { ENV, ORCHESTRATOR_TIMEOUT_SECONDS } from '../src/platform/resources.js';
+import { spawnTimings } from '../src/scheduling/spawn-timings.js';
 import { ECS_TASK_ARN_SUPPRESSION, EcsSandbox } from './constructs/ecs-sandbox.js';
 import { HttpApi } from './constructs/http-api.js';
 import { Monitoring } from './constructs/monitoring.js';
@@ -56,7 +57,13 @@ export class NightshiftStack extends Stack {
       );
     }
 
-    const storage = new Storage(this, 'Storage', { tableDeletionProtection: config.tableDeletionProtection, artifactRetentionDays: config.artifactRetentionDays });
+    // One derivation for the queue, the spawner and the sweeper's stale-claim threshold.
+    const timings = spawnTimings(config.sandboxProvider, config.staleClaimingThresholdSeconds);
+    const storage = new Storage(this, 'Storage', {
+      tableDeletionProtection: config.tableDeletionProtection,
+      artifactRetentionDays: config.artifactRetentionDays,
+      spawnTimings: timings,
+    });
     this.storage = storage;
 
     // Shared by every function; the code validates these at cold start.
@@ -193,7 +200,7 @@ export class NightshiftStack extends Stack {
     const spawner = new NightshiftFunction(this, 'Spawner', {
       entry: 'functions/spawner/handler.ts',
       description: 'Starts one sandbox per claimed task',
-      timeout: Duration.seconds(SPAWNER_TIMEOUT_SECONDS),
+      timeout: Duration.seconds(timings.spawnerTimeoutSeconds),
       environment: { ...baseEnvironment, ...sandboxEnvironment, CALLBACK_BASE_URL: this.httpApi.endpoint },
     });
 
@@ -201,7 +208,9 @@ export class NightshiftStack extends Stack {
     orchestrator.function.addEventSource(
       new SqsEventSource(storage.wakeQueue, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }),
     );
-    spawner.function.addEventSource(new SqsEventSource(storage.spawnQueue, { batchSize: 5, reportBatchItemFailures: true }));
+    spawner.function.addEventSource(
+      new SqsEventSource(storage.spawnQueue, { batchSize: timings.spawnerBatchSize, reportBatchItemFailures: true }),
+    );
     spawnDlq.function.addEventSource(
       new SqsEventSource(storage.spawnDeadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );

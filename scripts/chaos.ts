@@ -1,7 +1,8 @@
 /**
- * `npm run chaos -- --seed N [--users U] [--tasks T] [--steps S] [--trace] [--json]`: a seeded
- * chaos run on this process's own in-memory DynamoDB Local and SQS server, then the invariant
- * checker. Exit code 0 only if every violation count is 0.
+ * `npm run chaos -- --seed N [--users U] [--tasks T] [--steps S] [--faults all|none|lag|throttle]
+ * [--trace] [--json]`: a seeded chaos run on this process's own in-memory DynamoDB Local and SQS
+ * server, then the invariant checker. The DynamoDB faults (lagged index reads, throttling) are on
+ * unless `--faults` says otherwise. Exit code 0 only if every violation count is 0.
  */
 import { parseArgs } from 'node:util';
 
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     users: { type: 'string' },
     tasks: { type: 'string' },
     steps: { type: 'string' },
+    faults: { type: 'string', default: 'all' },
     trace: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -26,6 +28,19 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
   return parsed;
 }
 
+const FAULT_CHOICES = {
+  all: { laggedIndexes: true, throttling: true },
+  none: { laggedIndexes: false, throttling: false },
+  lag: { laggedIndexes: true, throttling: false },
+  throttle: { laggedIndexes: false, throttling: true },
+} as const;
+
+function faultChoice(value: string | undefined) {
+  const choice = FAULT_CHOICES[(value ?? 'all') as keyof typeof FAULT_CHOICES];
+  if (!choice) throw new Error(`--faults must be one of ${Object.keys(FAULT_CHOICES).join(', ')} (got "${value}")`);
+  return choice;
+}
+
 async function main(): Promise<number> {
   const { DEFAULT_CHAOS, runChaos } = await import('./chaos/harness.js');
   const { formatChaosReport } = await import('./chaos/format.js');
@@ -34,6 +49,7 @@ async function main(): Promise<number> {
     users: positiveInteger('users', values.users, DEFAULT_CHAOS.users),
     tasks: positiveInteger('tasks', values.tasks, DEFAULT_CHAOS.tasks),
     steps: positiveInteger('steps', values.steps, DEFAULT_CHAOS.steps),
+    faults: faultChoice(values.faults),
   };
   const started = Date.now();
   const report = await runChaos({

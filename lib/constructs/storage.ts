@@ -5,7 +5,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import type { QueueDefinition, TableDefinition } from '../../src/platform/resources.js';
-import { MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE } from '../../src/platform/resources.js';
+import { MAIN_TABLE, spawnQueueDefinition, WAKE_QUEUE } from '../../src/platform/resources.js';
+import type { SpawnTimings } from '../../src/scheduling/spawn-timings.js';
 
 /** The spawn-dlq function's timeout; the DLQ's visibility is six times it, as AWS advises. */
 export const SPAWN_DLQ_CONSUMER_TIMEOUT_SECONDS = 30;
@@ -14,6 +15,8 @@ export interface StorageProps {
   readonly tableDeletionProtection: boolean;
   /** Days an artifact (patch, agent log) is kept before S3 expires it. */
   readonly artifactRetentionDays: number;
+  /** The spawn path's timings (visibility and receives of the spawn queue). */
+  readonly spawnTimings: SpawnTimings;
 }
 
 const stringKey = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
@@ -62,18 +65,19 @@ export class Storage extends Construct {
 
     this.table = buildTable(this, MAIN_TABLE, props.tableDeletionProtection);
 
-    this.spawnDeadLetterQueue = new sqs.Queue(this, `${SPAWN_QUEUE.logicalName}DeadLetter`, {
+    const spawnQueue = spawnQueueDefinition(props.spawnTimings);
+    this.spawnDeadLetterQueue = new sqs.Queue(this, `${spawnQueue.logicalName}DeadLetter`, {
       retentionPeriod: Duration.days(14),
       visibilityTimeout: Duration.seconds(6 * SPAWN_DLQ_CONSUMER_TIMEOUT_SECONDS),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
-    if (SPAWN_QUEUE.maxReceiveCount === undefined) {
-      throw new Error('SPAWN_QUEUE must define maxReceiveCount: a spawn that keeps failing has to end in the DLQ');
+    if (spawnQueue.maxReceiveCount === undefined) {
+      throw new Error('The spawn queue must define maxReceiveCount: a spawn that keeps failing has to end in the DLQ');
     }
-    this.spawnQueue = new sqs.Queue(this, SPAWN_QUEUE.logicalName, {
-      ...queueProps(SPAWN_QUEUE),
-      deadLetterQueue: { queue: this.spawnDeadLetterQueue, maxReceiveCount: SPAWN_QUEUE.maxReceiveCount },
+    this.spawnQueue = new sqs.Queue(this, spawnQueue.logicalName, {
+      ...queueProps(spawnQueue),
+      deadLetterQueue: { queue: this.spawnDeadLetterQueue, maxReceiveCount: spawnQueue.maxReceiveCount },
     });
 
     this.artifactsBucket = new s3.Bucket(this, 'Artifacts', {

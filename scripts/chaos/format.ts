@@ -17,6 +17,8 @@ const LABELS: Record<ViolationKind, string> = {
   timelineGaps: 'timeline gaps (checker could not order writes)',
 };
 
+const faultCount = (enabled: boolean, count: number): string => (enabled ? String(count) : 'off');
+
 /** The checker's counts first, then what the run did, then examples of each violation. */
 export function formatChaosReport(report: ChaosReport, elapsedMs: number): string {
   const { options, stats, check } = report;
@@ -36,6 +38,14 @@ export function formatChaosReport(report: ChaosReport, elapsedMs: number): strin
     `  ${stats.reports} callbacks (${stats.duplicateReports} duplicate, ${stats.lateReports} late, ${stats.rejectedReports} refused);`,
     `  ${stats.cancels} cancels, ${stats.adminChanges} plan changes, ${stats.timedOut} timeouts, ${stats.staleRequeued} stale claims requeued, ${stats.staleFailed} failed after retries;`,
     `  refused requests ${JSON.stringify(stats.rejected)}`,
+    '',
+    'DynamoDB faults fired:',
+    `  lagged index reads (pending/ready/due)  ${faultCount(stats.faults.enabled.laggedIndexes, stats.faults.laggedIndex.served)}` +
+      (stats.faults.enabled.laggedIndexes ? ` (${stats.faults.laggedIndex.differed} answered otherwise than the up-to-date index)` : ''),
+    ...(['ProvisionedThroughputExceededException', 'ThrottlingException', 'TransactionConflict'] as const).map(
+      (kind) => `  ${(kind === 'TransactionConflict' ? 'TransactionCanceled (TransactionConflict)' : kind).padEnd(39)} ${faultCount(stats.faults.enabled.throttling, stats.faults.throttled[kind])}`,
+    ),
+    `  requests that answered "storage busy" (503 / SQS retry): ${JSON.stringify(stats.storageBusy)}`,
   );
   if (stats.unexpected.length > 0) {
     lines.push('', `unexpected errors (${stats.unexpected.length}):`, ...stats.unexpected.slice(0, 10).map((text) => `  ${text}`));

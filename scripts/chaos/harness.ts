@@ -21,12 +21,13 @@ import { cancelTask, completeTask } from '../../src/tasks/finish-task.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { updateUserAccount } from '../../src/accounts/limits.js';
 import { fromItem, getTask, listUserTasks } from '../../src/tasks/task-store.js';
-import { TransactionConflictError } from '../../src/platform/dynamodb/transact.js';
+import { isStorageBusy } from '../../src/platform/dynamodb/transact.js';
 import { startEmulators, useFreshTable, type EmulatorEndpoints, type FreshTable } from '../bench/environment.js';
 import { checkInvariants, VIOLATION_KINDS, type ChaosCheck, type ChaosData, type LedgerRow, type UsageCounter } from './checker.js';
 import { ChaosSandboxProvider, Sequence, SpawnerCrashError, type ChaosProviderOdds, type ChaosSandbox } from './provider.js';
 import { Random } from './random.js';
 import { TransactionTimeline } from './timeline.js';
+import { LaggedIndexView, Throttling, type LagStats, type ThrottleKind } from './ddb-faults.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -38,7 +39,23 @@ export interface ChaosOptions {
   /** One line per action, for following a reproduction. */
   trace?: (line: string) => void;
   log?: (line: string) => void;
+  /** DynamoDB faults DynamoDB Local never shows; all on unless told otherwise. */
+  faults?: Partial<ChaosFaults>;
 }
+
+/** Which DynamoDB faults a run injects during its chaotic steps (the final drain runs without). */
+export interface ChaosFaults {
+  /** Queries on the pending, ready and due indexes served from a view a few seconds behind. */
+  laggedIndexes: boolean;
+  /** A share of calls fail throttled or with a TransactionConflict cancellation. */
+  throttling: boolean;
+}
+
+export const ALL_FAULTS: ChaosFaults = { laggedIndexes: true, throttling: true };
+/** Share of pending/ready/due queries served lagged, and how far behind (virtual seconds). */
+const LAG = { share: 0.5, minLagSeconds: 1, maxLagSeconds: 10 };
+/** Share of DynamoDB calls throttled (as seen once the SDK's own retries are spent). */
+const THROTTLE_SHARE = 0.03;
 
 export const DEFAULT_CHAOS: Omit<ChaosOptions, 'seed'> = { users: 5, tasks: 40, steps: 100 };
 
@@ -65,6 +82,10 @@ export interface ChaosStats {
   timedOut: number;
   staleRequeued: number;
   staleFailed: number;
+  /** Requests that failed because storage was busy (an API answers 503 with Retry-After; SQS retries), by where. */
+  storageBusy: Record<string, number>;
+  /** How often each injected DynamoDB fault fired. */
+  faults: { enabled: ChaosFaults; laggedIndex: LagStats; throttled: Record<ThrottleKind, number> };
   /** Errors nobody should see (a 500 in the API); listed, not counted as invariant violations. */
   unexpected: string[];
 }
@@ -109,6 +130,12 @@ const newStats = (): ChaosStats => ({
   timedOut: 0,
   staleRequeued: 0,
   staleFailed: 0,
+  storageBusy: {},
+  faults: {
+    enabled: { laggedIndexes: false, throttling: false },
+    laggedIndex: { served: 0, differed: 0 },
+    throttled: { ProvisionedThroughputExceededException: 0, ThrottlingException: 0, TransactionConflict: 0 },
+  },
   unexpected: [],
 });
 
@@ -138,6 +165,9 @@ class ChaosRun {
   private requested = 0;
   /** Steps left in a provider outage (every spawn fails, so messages end in the DLQ). */
   private outage = 0;
+  private laggedIndex?: LaggedIndexView;
+  private throttling?: Throttling;
+  private readonly uninstall: (() => void)[] = [];
 
   constructor(
     readonly options: ChaosOptions,
@@ -147,6 +177,34 @@ class ChaosRun {
     this.provider = new ChaosSandboxProvider(this.random.fork(), this.sequence, (line) => this.trace(line));
     this.users = Array.from({ length: options.users }, (_, i) => `chaos-u${i}`);
     this.now = virtualStart(this.random);
+  }
+
+  /** Installs the DynamoDB faults (after setup: the run's users and space exist on every view). */
+  installFaults(faults: ChaosFaults): void {
+    this.stats.faults.enabled = faults;
+    // Every write is recorded from the start, so the lagged view knows each item's history.
+    if (faults.laggedIndexes) {
+      this.laggedIndex = new LaggedIndexView({ now: () => this.now, random: this.random.fork(), ...LAG });
+      this.uninstall.push(this.laggedIndex.install());
+    }
+    if (faults.throttling) {
+      this.throttling = new Throttling({ random: this.random.fork(), share: THROTTLE_SHARE });
+      this.uninstall.push(this.throttling.install());
+    }
+    this.faultsOn(false);
+  }
+
+  /** Faults apply to the system under test, not to the harness's own bookkeeping reads. */
+  faultsOn(on: boolean): void {
+    if (this.laggedIndex) this.laggedIndex.enabled = on;
+    if (this.throttling) this.throttling.enabled = on;
+  }
+
+  removeFaults(): void {
+    if (this.laggedIndex) this.stats.faults.laggedIndex = { ...this.laggedIndex.stats };
+    if (this.laggedIndex?.recordFailures.length) this.options.log?.(`chaos: ${this.laggedIndex.recordFailures.length} writes not read back for the lagged view, e.g. ${this.laggedIndex.recordFailures[0]}`);
+    if (this.throttling) this.stats.faults.throttled = { ...this.throttling.fired };
+    for (const remove of this.uninstall.splice(0)) remove();
   }
 
   private trace(line: string): void {
@@ -159,7 +217,12 @@ class ChaosRun {
       this.stats.rejected[`${where}:${error.code}`] = (this.stats.rejected[`${where}:${error.code}`] ?? 0) + 1;
       return;
     }
-    const text = error instanceof TransactionConflictError ? `${where}: gave up after optimistic retries (${error.message})` : `${where}: ${String(error)}`;
+    if (isStorageBusy(error)) {
+      this.stats.storageBusy[where] = (this.stats.storageBusy[where] ?? 0) + 1;
+      this.trace(`${where}: storage busy (${error instanceof Error ? error.name : String(error)})`);
+      return;
+    }
+    const text = `${where}: ${String(error)}`;
     this.stats.unexpected.push(text);
     this.trace(`UNEXPECTED ${text}`);
   }
@@ -203,11 +266,26 @@ class ChaosRun {
     // Make sure every task asked for gets created before the end.
     if (this.requested < this.options.tasks && index > this.options.steps * 0.6) planned.push({ action: 'create', random: this.random.fork() });
     this.trace(`step ${index}: ${planned.map((p) => p.action).join(', ')}`);
-    await Promise.all(planned.map(({ action, random }) => this.run(action, random, true)));
+    this.faultsOn(true);
+    try {
+      await Promise.all(planned.map(({ action, random }) => this.run(action, random, true)));
+    } finally {
+      this.faultsOn(false);
+    }
     await this.findOrphans();
   }
 
   async run(action: Action, random: Random, chaotic: boolean): Promise<void> {
+    try {
+      await this.act(action, random, chaotic);
+    } catch (error) {
+      // The harness's own reads (which task to cancel...) may be throttled too: that action is skipped.
+      if (!isStorageBusy(error)) throw error;
+      this.noteFailure(error, action);
+    }
+  }
+
+  private async act(action: Action, random: Random, chaotic: boolean): Promise<void> {
     switch (action) {
       case 'create':
         return this.create(random);
@@ -456,7 +534,7 @@ class ChaosRun {
     for (const sandbox of this.provider.live()) times.push(sandbox.reportAt, sandbox.killAt);
     for (const task of open) {
       if (task.status === 'running' && task.timeout_at) times.push(Date.parse(task.timeout_at));
-      if (task.status === 'claimed' && task.claimed_at) times.push(Date.parse(task.claimed_at) + STALE_SECONDS * 1000);
+      if (task.status === 'claimed' && task.claimed_at) times.push(Date.parse(task.claimed_at) + getConfig().staleClaimingThresholdSeconds * 1000);
       if (task.status === 'pending' && task.not_before) times.push(Date.parse(task.not_before));
     }
     const next = Math.min(...times.filter((time) => time > after));
@@ -544,8 +622,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     try {
       const virtualStartAt = run.now.toISOString();
       await run.setup();
+      run.installFaults({ ...ALL_FAULTS, ...options.faults });
       for (let step = 0; step < options.steps; step++) await run.step(step);
       const drainRounds = await run.drain(200);
+      run.removeFaults();
       const check = checkInvariants(await run.collect());
       const violations = VIOLATION_KINDS.reduce((sum, kind) => sum + check.counts[kind], 0);
       return {
@@ -558,6 +638,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         violations,
       };
     } finally {
+      run.removeFaults();
       setSandboxProvider(undefined);
     }
   } finally {

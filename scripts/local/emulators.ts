@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ import { resetAwsClients } from '../../src/platform/aws.js';
 import { installSandboxProviders } from '../../src/sandbox/current.js';
 import { providerFromEnvironment } from '../../src/sandbox/from-environment.js';
 import { resetConfigCache } from '../../src/platform/config.js';
-import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { ENV, MAIN_TABLE, spawnQueueDefinition, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { spawnTimings, type SpawnProviderName } from '../../src/scheduling/spawn-timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -97,11 +98,46 @@ function launcherClasspath(): { classpath: string; main: string } {
   return { classpath: `${LAUNCHER_CLASSES}:${jars}`, main: 'DynamoDbLocalLoopback' };
 }
 
+/** Where a persistent DynamoDB Local notes its pid, so a later start can find one left running. */
+export const dynamoDbPidFile = (dataDir: string): string => join(dataDir, 'dynamodb-local.pid');
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A DynamoDB Local an earlier run left on this data dir (its process crashed or was killed
+ * before stopping it) holds the data files: it is stopped, and said so. A pid file whose
+ * process is gone, or is something else now, is only removed.
+ */
+async function stopLeftoverDynamoDbLocal(dataDir: string, log: (line: string) => void): Promise<void> {
+  const file = dynamoDbPidFile(dataDir);
+  if (!existsSync(file)) return;
+  const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+  rmSync(file, { force: true });
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const command = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' }).stdout ?? '';
+  if (!/DynamoDbLocalLoopback|DynamoDBLocal/.test(command) || !command.includes(dataDir)) return;
+  log(`stopping DynamoDB Local (pid ${pid}) left running on ${dataDir} by an earlier start that did not stop it`);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+}
+
 /**
  * DynamoDB Local from the npm package, bound to 127.0.0.1 (through a small launcher, since
  * DynamoDB Local itself has no host option). `dataDir` keeps the data; without it, in memory.
+ * With a data dir, its pid is kept in `dynamodb-local.pid` there, and one left running by an
+ * earlier start is stopped first.
  */
-export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<RunningEmulator> {
+export async function startDynamoDbLocal(options: { port?: number; dataDir?: string; log?: (line: string) => void } = {}): Promise<RunningEmulator> {
   const port = options.port ?? (await freePort());
   const launcher = launcherClasspath();
   const args = [
@@ -117,11 +153,18 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   ];
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
-    args.push('-dbPath', options.dataDir);
+    await stopLeftoverDynamoDbLocal(resolve(options.dataDir), options.log ?? (() => undefined));
+    args.push('-dbPath', resolve(options.dataDir));
   } else {
     args.push('-inMemory');
   }
   const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pidFile = options.dataDir && child.pid ? dynamoDbPidFile(resolve(options.dataDir)) : undefined;
+  if (pidFile) writeFileSync(pidFile, `${child.pid}\n`);
+  const stop = async () => {
+    await stopChild(child);
+    if (pidFile) rmSync(pidFile, { force: true });
+  };
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -135,11 +178,11 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
       });
     }, 'DynamoDB Local', 120_000);
   } catch (error) {
-    await stopChild(child);
+    await stop();
     throw error;
   }
   client.destroy();
-  return { endpoint, stop: () => stopChild(child) };
+  return { endpoint, stop };
 }
 
 /** fauxqs, an SQS server in Node, listening on 127.0.0.1 only. */
@@ -238,9 +281,12 @@ async function createQueue(client: SQSClient, name: string, definition: QueueDef
 export async function ensureQueues(endpoint: string, prefix: string, overrides: Partial<Record<'spawn', Partial<QueueDefinition>>> = {}): Promise<LocalQueues> {
   const client = new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });
   try {
-    const spawnDlqUrl = await createQueue(client, `${prefix}-spawn-dlq`, { ...SPAWN_QUEUE, maxReceiveCount: undefined, messageRetentionSeconds: 14 * 24 * 3600 });
+    // The provider decides the spawn path's timings; the stale threshold plays no part in the queue's.
+    const provider = (['process', 'daytona', 'ecs'] as const).find((name) => name === process.env.SANDBOX_PROVIDER) ?? ('process' satisfies SpawnProviderName);
+    const spawnQueue = spawnQueueDefinition(spawnTimings(provider, 0));
+    const spawnDlqUrl = await createQueue(client, `${prefix}-spawn-dlq`, { ...spawnQueue, maxReceiveCount: undefined, messageRetentionSeconds: 14 * 24 * 3600 });
     const dlq = await client.send(new GetQueueAttributesCommand({ QueueUrl: spawnDlqUrl, AttributeNames: ['QueueArn'] }));
-    const spawnQueueUrl = await createQueue(client, `${prefix}-spawn`, { ...SPAWN_QUEUE, ...overrides.spawn }, dlq.Attributes?.QueueArn);
+    const spawnQueueUrl = await createQueue(client, `${prefix}-spawn`, { ...spawnQueue, ...overrides.spawn }, dlq.Attributes?.QueueArn);
     const wakeQueueUrl = await createQueue(client, `${prefix}-wake`, WAKE_QUEUE);
     return { spawnQueueUrl, spawnDlqUrl, wakeQueueUrl };
   } finally {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getConfig } from '../../src/platform/config.js';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { API_ROUTES, routeKey, type RouteDefinition } from '../../src/platform/http/route-table.js';
@@ -169,6 +170,7 @@ function startPoller(
   handler: (event: SQSEvent) => Promise<SQSBatchResponse | unknown>,
   signal: AbortSignal,
   options: RuntimeOptions,
+  batchSize = 10,
 ): Promise<void> {
   const arn = `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop() ?? name}`;
   return (async () => {
@@ -177,7 +179,7 @@ function startPoller(
         const received = await client.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
-            MaxNumberOfMessages: 10,
+            MaxNumberOfMessages: batchSize,
             WaitTimeSeconds: options.waitTimeSeconds ?? 5,
             MessageSystemAttributeNames: ['All'],
           }),
@@ -274,7 +276,8 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<Runnin
   const client = new SQSClient({ useQueueUrlAsEndpoint: false });
   const pollers = [
     startPoller(client, options.queues.wakeQueueUrl, 'orchestrator', (e) => options.functions.orchestrator(e), abort.signal, options),
-    startPoller(client, options.queues.spawnQueueUrl, 'spawner', options.functions.spawner, abort.signal, options),
+    // Like the Lambda's event source mapping: the spawn path's batch size (one slow start never delays others).
+    startPoller(client, options.queues.spawnQueueUrl, 'spawner', options.functions.spawner, abort.signal, options, getConfig().spawn.spawnerBatchSize),
     startPoller(client, options.queues.spawnDlqUrl, 'spawn-dlq', options.functions.spawnDlq, abort.signal, options),
   ];
   const timers = [

@@ -53,7 +53,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let endpoints = options.endpoints;
     if (!endpoints) {
       const [dynamodb, sqs, s3] = await Promise.all([
-        startDynamoDbLocal({ dataDir: options.persist ? join(dataDir, 'dynamodb') : undefined }),
+        startDynamoDbLocal({ dataDir: options.persist ? join(dataDir, 'dynamodb') : undefined, log: options.log }),
         startSqsServer(),
         startS3Server({ directory: join(dataDir, 'artifacts') }),
       ]);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ConfigurationError } from './errors.js';
 import { ENV } from './resources.js';
+import { spawnTimings, type SpawnTimings } from '../scheduling/spawn-timings.js';
 
 const intInRange = (name: string, min: number, max: number, fallback: number) =>
   z
@@ -40,7 +41,13 @@ export interface AppConfig {
   pollIntervalSeconds: number;
   timeoutCheckIntervalSeconds: number;
   maxPendingPerUser: number;
+  /**
+   * How long a claim may wait for its sandbox before the sweeper requeues it: STALE_CLAIMING_THRESHOLD,
+   * raised where needed so the spawn queue uses all its receives first (see `spawn`).
+   */
   staleClaimingThresholdSeconds: number;
+  /** The spawn path's timings for this provider (src/scheduling/spawn-timings.ts). */
+  spawn: SpawnTimings;
   /** A device task not leased by then is re-routed to the cloud (preferences other than `local`). */
   localLeaseTimeoutSeconds: number;
   /** A `local`-preference task not leased by then fails with NO_LOCAL_EXECUTOR. */
@@ -67,11 +74,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
     throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const c = result.data;
+  const spawn = spawnTimings(c.SANDBOX_PROVIDER, c.STALE_CLAIMING_THRESHOLD);
   return {
     pollIntervalSeconds: c.POLL_INTERVAL,
     timeoutCheckIntervalSeconds: c.TIMEOUT_CHECK_INTERVAL,
     maxPendingPerUser: c.MAX_PENDING_PER_USER,
-    staleClaimingThresholdSeconds: c.STALE_CLAIMING_THRESHOLD,
+    staleClaimingThresholdSeconds: spawn.staleClaimingThresholdSeconds,
+    spawn,
     localLeaseTimeoutSeconds: c.LOCAL_LEASE_TIMEOUT,
     localMaxWaitSeconds: c.LOCAL_MAX_WAIT,
     schedulerShards: c.SCHEDULER_SHARDS,

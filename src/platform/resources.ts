@@ -1,3 +1,5 @@
+import type { SpawnTimings } from '../scheduling/spawn-timings.js';
+
 /**
  * The one description of Nightshift's storage and queues. The CDK stack (lib/) and the local
  * bootstrap (scripts/local/) both build from these objects, so local and AWS cannot drift.
@@ -48,14 +50,20 @@ export interface QueueDefinition {
   readonly maxReceiveCount?: number;
 }
 
-/** Claimed tasks waiting for a sandbox. Visibility is 6x the spawner's timeout, as AWS advises. */
-export const SPAWN_QUEUE: QueueDefinition = {
+/**
+ * Claimed tasks waiting for a sandbox. Its visibility and receives come from the spawn path's
+ * timings (src/scheduling/spawn-timings.ts): just longer than the spawner's timeout, so a failed
+ * start is retried soon and every receive is used before the sweeper would requeue the claim.
+ * (AWS's advice of six times the function timeout guards against a message redelivered while
+ * throttled invocations hold it; a spawn is idempotent per task attempt, so that is harmless.)
+ */
+export const spawnQueueDefinition = (timings: SpawnTimings): QueueDefinition => ({
   logicalName: 'Spawn',
-  visibilityTimeoutSeconds: 180,
-  receiveWaitTimeSeconds: 20,
+  visibilityTimeoutSeconds: timings.visibilityTimeoutSeconds,
+  receiveWaitTimeSeconds: timings.receiveWaitSeconds,
   messageRetentionSeconds: 4 * 24 * 3600,
-  maxReceiveCount: 3,
-};
+  maxReceiveCount: timings.maxReceiveCount,
+});
 
 /** Nudges that wake the orchestrator (task created, slot freed, not_before reached). */
 export const WAKE_QUEUE: QueueDefinition = {
@@ -68,7 +76,6 @@ export const WAKE_QUEUE: QueueDefinition = {
 /** Patches and full agent logs; kept this many days unless the stack is told otherwise. */
 export const ARTIFACT_RETENTION_DAYS_DEFAULT = 90;
 
-export const SPAWNER_TIMEOUT_SECONDS = 30;
 export const ORCHESTRATOR_TIMEOUT_SECONDS = 50;
 
 /** Environment variable names shared by the stack and the local runtime. */

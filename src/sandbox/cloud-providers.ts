@@ -4,6 +4,7 @@ import { ConfigurationError } from '../platform/errors.js';
 import { DaytonaSandboxProvider } from './daytona-provider.js';
 import { EcsSandboxProvider } from './ecs-provider.js';
 import type { SandboxProvider } from './provider.js';
+import { PROVIDER_START_TIMEOUT_SECONDS } from '../scheduling/spawn-timings.js';
 
 /*
  * The providers that run sandboxes in AWS (SANDBOX_PROVIDER=ecs or daytona), without the process
@@ -60,6 +61,7 @@ export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv):
         target: c.DAYTONA_TARGET,
         snapshot: c.DAYTONA_SNAPSHOT,
         image: c.DAYTONA_IMAGE,
+        startTimeoutMs: PROVIDER_START_TIMEOUT_SECONDS.daytona * 1000,
       });
     if (c.DAYTONA_API_KEY) return build(c.DAYTONA_API_KEY);
     if (c.DAYTONA_API_KEY_SECRET_ARN) return lazyProvider('daytona', async () => build(await readSecret(c.DAYTONA_API_KEY_SECRET_ARN)));

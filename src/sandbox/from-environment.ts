@@ -5,6 +5,7 @@ import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
 import { buildCloudProvider, cloudSandboxEnvSchema, parseSandboxEnv } from './cloud-providers.js';
 import { ProcessSandboxProvider } from './process-provider.js';
 import type { SandboxProvider } from './provider.js';
+import { PROVIDER_START_TIMEOUT_SECONDS } from '../scheduling/spawn-timings.js';
 
 const envSchema = cloudSandboxEnvSchema.extend({
   SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
@@ -30,5 +31,7 @@ export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider
     dataDir: join(c.NIGHTSHIFT_DATA_DIR),
     artifacts: () => (hasArtifactStore() ? artifactStore() : null),
     github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
+    // A start includes the checkout; the spawn path's timings are derived from this limit.
+    gitNetworkTimeoutMs: PROVIDER_START_TIMEOUT_SECONDS.process * 1000,
   });
 }

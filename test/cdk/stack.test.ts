@@ -8,8 +8,6 @@ import {
   ENV,
   MAIN_TABLE,
   ORCHESTRATOR_TIMEOUT_SECONDS,
-  SPAWN_QUEUE,
-  SPAWNER_TIMEOUT_SECONDS,
   WAKE_QUEUE,
 } from '../../src/platform/resources.js';
 import { synthNightshift } from './synth.js';
@@ -118,12 +116,13 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
     const { storage } = synth.stack;
     const dlqId = synth.logicalId(storage.spawnDeadLetterQueue);
     const queues = template.toJSON().Resources as Resources;
+    // ECS: the spawner's 50 s (30 s RunTask + 20 s) plus 10 s; three receives in 3 x 60 + 20 s.
     expect(queues[synth.logicalId(storage.spawnQueue)]?.Properties).toEqual({
-      VisibilityTimeout: SPAWN_QUEUE.visibilityTimeoutSeconds,
-      ReceiveMessageWaitTimeSeconds: SPAWN_QUEUE.receiveWaitTimeSeconds,
-      MessageRetentionPeriod: SPAWN_QUEUE.messageRetentionSeconds,
+      VisibilityTimeout: 60,
+      ReceiveMessageWaitTimeSeconds: 20,
+      MessageRetentionPeriod: 4 * 24 * 3600,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: SPAWN_QUEUE.maxReceiveCount },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 },
     });
     expect(queues[synth.logicalId(storage.wakeQueue)]?.Properties).toEqual({
       VisibilityTimeout: WAKE_QUEUE.visibilityTimeoutSeconds,
@@ -216,7 +215,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
     expect([api, orchestrator, spawner, sweeper].map(timeoutOf)).toEqual([
       29,
       ORCHESTRATOR_TIMEOUT_SECONDS,
-      SPAWNER_TIMEOUT_SECONDS,
+      50,
       60,
     ]);
   });
@@ -242,7 +241,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: synth.logicalId(spawner.function) },
       EventSourceArn: { 'Fn::GetAtt': [synth.logicalId(synth.stack.storage.spawnQueue), 'Arn'] },
-      BatchSize: 5,
+      BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -409,6 +408,24 @@ describe('NightshiftStack with authMode jwt and Daytona sandboxes', () => {
       JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['nightshift-test'] },
     });
     expect(synth.stack.functions.authorizer).toBeUndefined();
+  });
+
+  it('fits the spawn path to Daytona\'s 120 s starts: spawner 140 s, one message a batch, visibility 150 s', () => {
+    const resources = synth.template.toJSON().Resources as Resources;
+    const { spawner } = synth.stack.functions;
+    expect(resources[synth.logicalId(spawner.function)]?.Properties).toMatchObject({ Timeout: 140 });
+    expect(resources[synth.logicalId(synth.stack.storage.spawnQueue)]?.Properties).toMatchObject({
+      VisibilityTimeout: 150,
+      RedrivePolicy: expect.objectContaining({ maxReceiveCount: 3 }),
+    });
+    synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: synth.logicalId(spawner.function) },
+      BatchSize: 1,
+    });
+    // The functions get the configured threshold; their config raises it to 3 x 150 + 20 s.
+    expect(resources[synth.logicalId(spawner.function)]?.Properties).toMatchObject({
+      Environment: { Variables: expect.objectContaining({ STALE_CLAIMING_THRESHOLD: '60', SANDBOX_PROVIDER: 'daytona' }) },
+    });
   });
 
   it('reads the Daytona key from Secrets Manager by reference and builds no ECS', () => {

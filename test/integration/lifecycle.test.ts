@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { getConfig } from '../../src/platform/config.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { failUnspawnableTask, spawnClaimedTask } from '../../src/scheduling/spawn.js';
 import { sweep } from '../../src/scheduling/sweep.js';
@@ -121,7 +122,8 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
       const [message] = await takeSpawnMessages(env.queues.spawnQueueUrl);
       // The spawner started the sandbox and crashed before writing `running`.
       if (message) await provider.spawn({ task: { id: task.id, attempt: message.attempt, title: '', description: '', user_id: owner }, timeoutSeconds: 60, callbackUrl: '', callbackToken: message.callback_token });
-      now = at(now, 61);
+      // Past the stale threshold (STALE_CLAIMING_THRESHOLD raised to what the spawn queue's receives need).
+      now = at(now, getConfig().staleClaimingThresholdSeconds + 1);
       const swept = await sweep(now);
       // That unseen sandbox is stopped before the next attempt may start another.
       expect(provider.terminated).toContain(`rec-${task.id}-${attempt}`);

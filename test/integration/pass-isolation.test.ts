@@ -7,7 +7,8 @@ import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { listReadyUsers } from '../../src/accounts/user-store.js';
 import { takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
-import { failRequestsMentioning } from '../support/ddb-faults.js';
+import { getConfig } from '../../src/platform/config.js';
+import { failRequestsMentioning } from '../../scripts/chaos/ddb-faults.js';
 
 let env: TestEnv;
 const T0 = new Date();
@@ -67,7 +68,7 @@ describe('one bad task never aborts a sweep', () => {
     // Act
     let result;
     try {
-      result = await sweep(at(600));
+      result = await sweep(at(getConfig().staleClaimingThresholdSeconds + 10));
     } finally {
       heal();
     }
@@ -77,7 +78,7 @@ describe('one bad task never aborts a sweep', () => {
     expect(result.failedItems).toEqual([first.id]);
     expect((await getTask(second.id))?.status).toBe('pending');
     expect((await getTask(first.id))?.status).toBe('claimed');
-    const next = await sweep(at(660));
+    const next = await sweep(at(getConfig().staleClaimingThresholdSeconds + 70));
     expect(next.requeued).toEqual([first.id]);
     expect((await getTask(first.id))?.status).toBe('pending');
   });

@@ -19,6 +19,8 @@ export interface FakeDaytonaCall {
 export interface FakeDaytonaSandbox {
   id: string;
   state: string;
+  /** When the state last changed, as Daytona reports it (ISO); absent until a test sets it. */
+  updatedAt?: string;
   labels: Record<string, string>;
   snapshot?: string;
   target?: string;
@@ -44,6 +46,8 @@ export interface FakeDaytona {
   /** New sandboxes start in this state and become `started` after `getsUntilStarted` GETs. */
   createAs(state: string, getsUntilStarted?: number): void;
   callsTo(method: string, pathPattern: RegExp): FakeDaytonaCall[];
+  /** Answer 503 to every GET of one sandbox (Daytona cannot tell about it right now). */
+  failGetsOf(sandboxId: string): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +57,7 @@ export async function startFakeDaytona(options: { apiKey?: string } = {}): Promi
   const pendingGets = new Map<string, number>();
   let failCreates = 0;
   let failStatus = 500;
+  const unreadable = new Set<string>();
   let initialState = 'started';
   let getsUntilStarted = 0;
   let nextId = 1;
@@ -124,9 +129,11 @@ export async function startFakeDaytona(options: { apiKey?: string } = {}): Promi
         return send(res, 200, {});
       }
       if (method === 'GET') {
+        if (unreadable.has(sandbox.id)) return send(res, 503, { statusCode: 503, message: 'Service unavailable' });
+        // Only a new sandbox starts by itself; one a test stopped later stays stopped.
         const left = pendingGets.get(sandbox.id) ?? 0;
-        if (left <= 1 && sandbox.state !== 'started' && sandbox.state !== 'error') sandbox.state = 'started';
-        pendingGets.set(sandbox.id, left - 1);
+        if (left === 1 && sandbox.state !== 'started' && sandbox.state !== 'error') sandbox.state = 'started';
+        if (left > 0) pendingGets.set(sandbox.id, left - 1);
         return send(res, 200, view(sandbox));
       }
     }
@@ -187,6 +194,9 @@ export async function startFakeDaytona(options: { apiKey?: string } = {}): Promi
       initialState = state;
       getsUntilStarted = gets;
     },
+    failGetsOf(sandboxId) {
+      unreadable.add(sandboxId);
+    },
     callsTo(method, pathPattern) {
       return calls.filter((call) => call.method === method && pathPattern.test(call.path));
     },
@@ -202,6 +212,7 @@ function view(sandbox: FakeDaytonaSandbox) {
   return {
     id: sandbox.id,
     state: sandbox.state,
+    ...(sandbox.updatedAt ? { updatedAt: sandbox.updatedAt } : {}),
     labels: sandbox.labels,
     snapshot: sandbox.snapshot,
     target: sandbox.target ?? 'us',

@@ -7,7 +7,8 @@ describe('parseConfig', () => {
       pollIntervalSeconds: 5,
       timeoutCheckIntervalSeconds: 60,
       maxPendingPerUser: 50,
-      staleClaimingThresholdSeconds: 60,
+      // 60 s configured, raised so the spawn queue's three receives of 330 s come first.
+      staleClaimingThresholdSeconds: 1010,
       localLeaseTimeoutSeconds: 600,
       localMaxWaitSeconds: 86_400,
       sandboxProvider: 'process',
@@ -34,7 +35,17 @@ describe('parseConfig', () => {
       pollIntervalSeconds: 1,
       timeoutCheckIntervalSeconds: 300,
       maxPendingPerUser: 10,
-      staleClaimingThresholdSeconds: 30,
     });
+  });
+
+  it.each([
+    ['ecs', '300', 300],
+    ['ecs', '60', 200],
+    ['daytona', '300', 470],
+    ['process', '30', 1010],
+  ])('with SANDBOX_PROVIDER=%s and STALE_CLAIMING_THRESHOLD=%s, requeues stale claims after %i s (never before SQS used its receives)', (provider, stale, seconds) => {
+    const config = parseConfig({ SANDBOX_PROVIDER: provider, STALE_CLAIMING_THRESHOLD: stale });
+    expect(config.staleClaimingThresholdSeconds).toBe(seconds);
+    expect(config.staleClaimingThresholdSeconds).toBeGreaterThanOrEqual(config.spawn.maxReceiveCount * config.spawn.visibilityTimeoutSeconds);
   });
 });
