@@ -130,7 +130,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
         // attempt's directory stays (with the log) so a redelivered spawn does not retry it.
         const reason = `Could not check out ${repository.url} at ${repository.baseRef}: ${error instanceof Error ? error.message : String(error)}`;
         writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
-        const target = { id, callbackUrl: request.callbackUrl, callbackToken: request.callbackToken };
+        const target = { id, callbackUrl: request.callbackUrl, callbackToken: request.sandboxToken ?? request.callbackToken };
         setImmediate(() => void this.uploadLog(task.id, task.attempt, logPath).then(() => this.postReport(target, { status: 'failed', error: reason, source: 'sandbox' })));
         return { id };
       }
@@ -178,7 +178,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
       pgid: child.pid,
       dir,
       callbackUrl: request.callbackUrl,
-      callbackToken: request.callbackToken,
+      // Its own reports carry the sandbox token, which the agent never sees (see environment()).
+      callbackToken: request.sandboxToken ?? request.callbackToken,
       endReason: 'exited',
       timer: setTimeout(() => {
         sandbox.endReason = 'timeout';
