@@ -42,6 +42,15 @@ const BASE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as c
 const SUMMARY_CHARS = 2000;
 const DEFAULT_LOG_BYTES = 16_384;
 const TASK_ID_PREFIX = 'NIGHTSHIFT_TASK_ID=';
+/** Beside a repository sandbox's checkout: what it is a checkout of, so it can be cleaned after a crash. */
+const CHECKOUT_RECORD = 'checkout.json';
+
+interface CheckoutRecord {
+  taskId: string;
+  title: string;
+  repository: RepositoryCheckout;
+  baseCommit: string;
+}
 /** setTimeout's ceiling (~24.8 days); longer delays would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -92,6 +101,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
   private readonly fetchFn: typeof fetch;
   private readonly killGraceMs: number;
   private readonly git: GitWorkspaces;
+  /** The sweep of checkouts left by an earlier incarnation, done once before the first spawn. */
+  private staleSwept?: Promise<void>;
   readonly supportsRepositories = true;
 
   constructor(private readonly options: ProcessSandboxProviderOptions) {
@@ -106,6 +117,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
     const id = `proc-${key}`;
     if (this.running.has(id)) return { id };
 
+    await (this.staleSwept ??= this.cleanStaleCheckouts());
     const sandboxesDir = join(this.options.dataDir, 'sandboxes');
     const dir = join(sandboxesDir, key);
     try {
@@ -161,6 +173,11 @@ export class ProcessSandboxProvider implements SandboxProvider {
       throw new SandboxSpawnError(`Cannot start sandbox ${id}: no process`);
     }
     writeFileSync(join(dir, 'pid'), String(child.pid));
+    if (repository && baseCommit) {
+      // Written once the agent runs (after its pid), so a record without a live group means a crash.
+      const record: CheckoutRecord = { taskId: task.id, title: task.title, repository, baseCommit };
+      writeFileSync(join(dir, CHECKOUT_RECORD), JSON.stringify(record));
+    }
 
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -201,7 +218,31 @@ export class ProcessSandboxProvider implements SandboxProvider {
       await sandbox.done;
       return;
     }
+    // Its work is being collected right now; that removes the checkout itself.
+    if (this.reporting.has(sandboxId)) return;
     await this.terminateOrphan(sandboxId);
+  }
+
+  /**
+   * Removes the checkout of every repository sandbox whose agent is gone without Nightshift having
+   * collected it (the local runtime crashed or was killed meanwhile), after keeping its patch. Done
+   * at the first spawn of each incarnation; a sandbox whose group still runs is left alone.
+   */
+  async cleanStaleCheckouts(): Promise<void> {
+    const sandboxesDir = join(this.options.dataDir, 'sandboxes');
+    let keys: string[];
+    try {
+      keys = readdirSync(sandboxesDir);
+    } catch {
+      return;
+    }
+    for (const key of keys) {
+      const id = `proc-${key}`;
+      const dir = join(sandboxesDir, key);
+      if (this.running.has(id) || this.reporting.has(id) || !existsSync(join(dir, CHECKOUT_RECORD)) || !existsSync(join(dir, 'work'))) continue;
+      if (this.orphanPid(id, dir) !== null) continue;
+      await this.removeCheckout(dir).catch((error: unknown) => logger.error('Could not clean a stale checkout', { sandboxId: id, error }));
+    }
   }
 
   async terminateAttempt(task: { id: string; attempt: number }): Promise<void> {
@@ -285,7 +326,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
   private async collectAndReport(sandbox: RunningSandbox, exit: { code: number | null; signal: NodeJS.Signals | null }): Promise<void> {
     const logPath = join(sandbox.dir, 'output.log');
     if (sandbox.endReason === 'terminated') {
-      if (sandbox.repository) await this.git.discard(sandbox.repository, sandbox.workDir, logPath);
+      if (sandbox.repository) await this.removeCheckout(sandbox.dir);
       await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
       return;
     }
@@ -298,8 +339,11 @@ export class ProcessSandboxProvider implements SandboxProvider {
         report = { ...report, repository: { ...repository, ...(await this.pullRequestFor(sandbox, result, logPath)) } };
       } catch (error) {
         report = { status: 'failed', error: `Could not commit the agent's work: ${error instanceof Error ? error.message : String(error)}` };
+        await this.removeCheckout(sandbox.dir);
       }
     }
+    // The worktree is gone (collect removes it); so must the record, or a later sweep would look again.
+    rmSync(join(sandbox.dir, CHECKOUT_RECORD), { force: true });
     await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
     // On a repository task this report, not the agent's own, ends the task (see completeTask).
     await this.postReport(sandbox, sandbox.repository ? { ...report, source: 'sandbox' } : report);
@@ -324,6 +368,31 @@ export class ProcessSandboxProvider implements SandboxProvider {
       const reason = `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}`;
       writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
       return { push_error: reason };
+    }
+  }
+
+  /**
+   * A checkout whose task ends without a result (cancelled, failed, lost, or found after a
+   * crash): what the agent left is committed on its branch and the patch kept, without pushing,
+   * then the worktree goes. The cached clone keeps the branch.
+   */
+  private async removeCheckout(dir: string): Promise<void> {
+    const record = readCheckoutRecord(dir);
+    const workDir = join(dir, 'work');
+    const logPath = join(dir, 'output.log');
+    if (!record) return;
+    try {
+      if (existsSync(workDir)) {
+        const result = await this.git.collect({ ...record.repository, push: false }, workDir, record.baseCommit, record.title, logPath);
+        await this.uploadPatch(record.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: record.taskId, error }));
+        writeFileSync(logPath, `nightshift: removed the checkout; the agent's work is on ${record.repository.branch} in the cached clone and in the patch\n`, { flag: 'a' });
+      }
+    } catch (error) {
+      logger.error('Could not save the work of a checkout before removing it', { taskId: record.taskId, error });
+      await this.git.discard(record.repository, workDir, logPath);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+      rmSync(join(dir, CHECKOUT_RECORD), { force: true });
     }
   }
 
@@ -412,8 +481,11 @@ export class ProcessSandboxProvider implements SandboxProvider {
    */
   private async terminateOrphan(sandboxId: string): Promise<void> {
     const dir = this.dirOf(sandboxId);
-    const pid = dir ? this.orphanPid(sandboxId, dir) : null;
+    if (!dir) return;
+    const pid = this.orphanPid(sandboxId, dir);
     if (pid !== null) await this.killGroup(pid);
+    // Nobody will collect this sandbox's work any more: keep its patch and drop the checkout.
+    await this.removeCheckout(dir);
   }
 
   /** The process group of a sandbox an earlier incarnation started, if it still runs this task. */
@@ -445,6 +517,14 @@ export class ProcessSandboxProvider implements SandboxProvider {
     if (sanitize(key) !== key || key === '' || key.startsWith('.')) return null;
     const dir = join(this.options.dataDir, 'sandboxes', key);
     return existsSync(dir) ? dir : null;
+  }
+}
+
+function readCheckoutRecord(dir: string): CheckoutRecord | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, CHECKOUT_RECORD), 'utf8')) as CheckoutRecord;
+  } catch {
+    return null;
   }
 }
 
