@@ -11,10 +11,10 @@ import {
   type SandboxReport,
   type SpawnRequest,
 } from './provider.js';
-import { GitWorkspaces, type RepositoryCheckout, type RepositoryResult } from './git-workspace.js';
+import { GitWorkspaces, type RepositoryCheckout } from './git-workspace.js';
 import { artifactKeys, type ArtifactStore } from '../platform/artifact-store.js';
-import { openDraftPullRequest, type GitHubOptions } from './github-pull-requests.js';
-import { repoLocation } from '../projects/project.js';
+import type { GitHubOptions } from './github-pull-requests.js';
+import { finishRepositoryResult, keepPatch } from './repository-result.js';
 
 export interface ProcessSandboxProviderOptions {
   /** Shell command run with `/bin/sh -c` (SANDBOX_COMMAND), e.g. an agent CLI. */
@@ -334,9 +334,14 @@ export class ProcessSandboxProvider implements SandboxProvider {
     if (sandbox.repository && sandbox.baseCommit) {
       try {
         const result = await this.git.collect(sandbox.repository, sandbox.workDir, sandbox.baseCommit, sandbox.title, logPath);
-        await this.uploadPatch(sandbox.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: sandbox.taskId, error }));
-        const { patch: _patch, stat: _stat, ...repository } = result;
-        report = { ...report, repository: { ...repository, ...(await this.pullRequestFor(sandbox, result, logPath)) } };
+        const repository = await finishRepositoryResult(this.options, {
+          taskId: sandbox.taskId,
+          title: sandbox.title,
+          repository: sandbox.repository,
+          result,
+          log: (line) => writeFileSync(logPath, `${line}\n`, { flag: 'a' }),
+        });
+        report = { ...report, repository };
       } catch (error) {
         report = { status: 'failed', error: `Could not commit the agent's work: ${error instanceof Error ? error.message : String(error)}` };
         await this.removeCheckout(sandbox.dir);
@@ -347,28 +352,6 @@ export class ProcessSandboxProvider implements SandboxProvider {
     await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
     // On a repository task this report, not the agent's own, ends the task (see completeTask).
     await this.postReport(sandbox, sandbox.repository ? { ...report, source: 'sandbox' } : report);
-  }
-
-  /** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
-  private async pullRequestFor(sandbox: RunningSandbox, result: RepositoryResult, logPath: string): Promise<{ pull_request_url?: string; push_error?: string | null }> {
-    const repo = sandbox.repository;
-    if (!repo?.pullRequest || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
-    if (!this.options.github) return { push_error: 'pull_requests is on, but no GITHUB_TOKEN is configured for the sandbox provider' };
-    try {
-      const url = await openDraftPullRequest(this.options.github, {
-        repoUrl: repo.url,
-        branch: repo.branch,
-        base: repo.baseRef,
-        title: sandbox.title,
-        body: `Opened by Nightshift for task ${sandbox.taskId}.`,
-      });
-      writeFileSync(logPath, `nightshift: draft pull request ${url}\n`, { flag: 'a' });
-      return { pull_request_url: url };
-    } catch (error) {
-      const reason = `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}`;
-      writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
-      return { push_error: reason };
-    }
   }
 
   /**
@@ -384,7 +367,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
     try {
       if (existsSync(workDir)) {
         const result = await this.git.collect({ ...record.repository, push: false }, workDir, record.baseCommit, record.title, logPath);
-        await this.uploadPatch(record.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: record.taskId, error }));
+        await keepPatch(this.store(), record.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: record.taskId, error }));
         writeFileSync(logPath, `nightshift: removed the checkout; the agent's work is on ${record.repository.branch} in the cached clone and in the patch\n`, { flag: 'a' });
       }
     } catch (error) {
@@ -398,13 +381,6 @@ export class ProcessSandboxProvider implements SandboxProvider {
 
   private store(): ArtifactStore | null {
     return this.options.artifacts?.() ?? null;
-  }
-
-  private async uploadPatch(taskId: string, result: RepositoryResult): Promise<void> {
-    const store = this.store();
-    if (!store) return;
-    await store.put(artifactKeys.patch(taskId), result.patch, 'text/x-diff; charset=utf-8');
-    await store.put(artifactKeys.diffStat(taskId), result.stat, 'text/plain; charset=utf-8');
   }
 
   /** The full agent log is kept after the task ends; an unreachable store only costs the copy. */
