@@ -118,7 +118,9 @@ function upload(key, body, contentType) {
 async function main() {
   const command = env.NIGHTSHIFT_AGENT_COMMAND || process.argv.slice(2).join(' ');
   if (!command) {
-    log('no agent command (NIGHTSHIFT_AGENT_COMMAND)');
+    const reason = 'No agent command: set SANDBOX_COMMAND for the ecs provider (it reaches this container as NIGHTSHIFT_AGENT_COMMAND)';
+    log(reason);
+    await report({ status: 'failed', error: reason });
     process.exit(2);
   }
   if (!repository) {

@@ -27,6 +27,8 @@ export interface EcsSandboxProps {
   readonly artifactsBucket?: s3.IBucket;
   /** The git token for private repositories, injected into the entry script only. */
   readonly gitSecret?: secretsmanager.ISecret;
+  /** The agent command the entry script runs (SANDBOX_COMMAND of the provider). */
+  readonly agentCommand?: string;
 }
 
 /**
@@ -50,9 +52,11 @@ export class EcsSandbox extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
+  private readonly agentCommand: string | undefined;
 
   constructor(scope: Construct, id: string, props: EcsSandboxProps) {
     super(scope, id);
+    this.agentCommand = props.agentCommand;
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -116,6 +120,7 @@ export class EcsSandbox extends Construct {
       ECS_ASSIGN_PUBLIC_IP: 'ENABLED',
       ECS_LOG_GROUP_NAME: this.logGroup.logGroupName,
       ECS_LOG_STREAM_PREFIX: SANDBOX_LOG_STREAM_PREFIX,
+      ...(this.agentCommand ? { SANDBOX_COMMAND: this.agentCommand } : {}),
     };
   }
 
