@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
 export const SANDBOX_CONTAINER_NAME = 'agent';
@@ -91,6 +92,17 @@ export class EcsSandbox extends Construct {
     });
     if (props.artifactsBucket) {
       taskRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.artifactsBucket.arnForObjects('tasks/*')] }));
+      NagSuppressions.addResourceSuppressions(
+        taskRole,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason: 'Artifact keys are per task (tasks/<task-id>/...), known only at run time; the entry script may only put objects under tasks/ of the one artifact bucket.',
+            appliesTo: [{ regex: '/^Resource::<StorageArtifacts[0-9A-F]+\\.Arn>\\/tasks\\/\\*$/g' }],
+          },
+        ],
+        true,
+      );
     }
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'SandboxTask', {
       cpu: props.cpu,

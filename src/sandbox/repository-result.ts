@@ -50,7 +50,8 @@ export async function finishRepositoryResult(options: RepositoryResultOptions, f
 /** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
 async function pullRequestFor(github: GitHubOptions | undefined, finished: FinishedRepositoryTask): Promise<{ pull_request_url?: string; push_error?: string | null }> {
   const { repository: repo, result } = finished;
-  if (!repo.pullRequest || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
+  // Only a branch that was pushed can be the head of a pull request.
+  if (!repo.pullRequest || !repo.push || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
   if (!github) return { push_error: 'pull_requests is on, but no GITHUB_TOKEN is configured for the sandbox provider' };
   try {
     const url = await openDraftPullRequest(github, {

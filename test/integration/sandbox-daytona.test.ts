@@ -18,6 +18,7 @@ import { projectPutSchema } from '../../src/projects/schemas.js';
 import { artifactKeys, artifactStore } from '../../src/platform/artifact-store.js';
 import { DomainError } from '../../src/platform/errors.js';
 import { startFakeDaytona, type FakeDaytona } from '../support/fake-daytona.js';
+import { startFakeGitHub } from '../support/fake-github.js';
 import { eventually, takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 
 /**
@@ -82,12 +83,13 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function useDaytona(command: string): void {
+function useDaytona(command: string, github?: { apiUrl: string; token: string }): void {
   setSandboxProvider(
     new DaytonaSandboxProvider({
       apiUrl: daytona.url,
       apiKey: 'daytona-key',
       command,
+      github,
       artifacts: () => artifactStore(),
       git: { username: 'nightshift-bot', password: GIT_SECRET },
       pollIntervalMs: 10,
@@ -95,9 +97,10 @@ function useDaytona(command: string): void {
   );
 }
 
-async function queueOnProject(owner: string, repoUrl: string, title = 'Add a note') {
-  await putProject(owner, 'app', projectPutSchema.parse({ repo_url: repoUrl, default_branch: 'main' }));
-  const task = await createTask(owner, taskCreateSchema.parse({ title, project_id: 'app' }));
+async function queueOnProject(owner: string, repoUrl: string, title = 'Add a note', project: Record<string, unknown> = {}) {
+  // Project ids are global: one per owner.
+  await putProject(owner, `app-${owner}`, projectPutSchema.parse({ repo_url: repoUrl, default_branch: 'main', ...project }));
+  const task = await createTask(owner, taskCreateSchema.parse({ title, project_id: `app-${owner}` }));
   await claimNextTasks({ now: () => new Date() });
   for (const message of await takeSpawnMessages(env.queues.spawnQueueUrl)) await spawnClaimedTask(message);
   return task;
@@ -176,5 +179,40 @@ describe('repository tasks in Daytona', () => {
     expect(done.failure_reason).toMatch(/^Could not check out .*no-such-repo\.git at main: .*(does not exist|not appear to be a git repository)/s);
     expect(daytona.callsTo('POST', /\/process\/session\/[^/]+\/exec$/).filter((call) => JSON.stringify(call.body).includes('never runs'))).toEqual([]);
     expect([...daytona.sandboxes.values()].filter((sandbox) => sandbox.labels['nightshift.task-id'] === task.id)).toEqual([]);
+  });
+
+  it('opens one draft pull request for a pushed remote branch, and records a rejected push instead', async () => {
+    // Prepare: two "remote" repositories that git maps to bare repositories here; one refuses pushes.
+    const closed = join(root, 'closed.git');
+    git(root, 'clone', '--quiet', '--bare', origin, closed);
+    writeFileSync(join(closed, 'hooks', 'pre-receive'), '#!/bin/sh\necho "this repository takes no pushes" >&2\nexit 1\n', { mode: 0o755 });
+    const gitconfig = join(root, 'gitconfig');
+    writeFileSync(gitconfig, `[url "file://${origin}"]\n\tinsteadOf = https://github.test/ann/app.git\n[url "file://${closed}"]\n\tinsteadOf = https://github.test/ann/closed.git\n`);
+    const saved = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = gitconfig;
+    const github = await startFakeGitHub('ghp_fake');
+    try {
+      useDaytona('echo "a note" >> NOTES.md', { apiUrl: github.url, token: 'ghp_fake' });
+      const owner = user();
+      const ended = (id: string) => eventually(async () => {
+        const current = await getTask(id);
+        return current && ['completed', 'failed'].includes(current.status) ? current : undefined;
+      }, 30_000, 'the task to end');
+
+      // Act
+      const pushed = await ended((await queueOnProject(owner, 'https://github.test/ann/app.git', 'Add a note', { push: true, pull_requests: true })).id);
+      const refused = await ended((await queueOnProject(`${owner}-b`, 'https://github.test/ann/closed.git', 'Add a note', { push: true, pull_requests: true })).id);
+
+      // Assess
+      expect(pushed).toMatchObject({ status: 'completed', push_error: null, pull_request_url: github.pulls[0]?.html_url });
+      expect(github.pulls).toHaveLength(1);
+      expect(github.pulls[0]).toMatchObject({ owner: 'ann', repo: 'app', head: pushed.branch, base: 'main', draft: true });
+      expect(refused).toMatchObject({ status: 'completed', push_error: expect.stringContaining('takes no pushes'), pull_request_url: null });
+      expect(refused.diff_stat).toEqual({ files: 1, insertions: 1, deletions: 0 });
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = saved;
+      await github.stop();
+    }
   });
 });

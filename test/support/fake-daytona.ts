@@ -288,9 +288,14 @@ async function toolboxCall(sandbox: FakeDaytonaSandbox, method: string, route: s
   }
 }
 
+/** A sandbox's environment: its own HOME; GIT_CONFIG_GLOBAL passes through so tests can map remote URLs to local repositories. */
+function sandboxEnv(home: string): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: home, GIT_TERMINAL_PROMPT: '0', ...(process.env.GIT_CONFIG_GLOBAL ? { GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL } : {}) };
+}
+
 function run(file: string, args: string[], cwd: string, home: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { PATH: process.env.PATH, HOME: home, GIT_TERMINAL_PROMPT: '0' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(file, args, { cwd, env: sandboxEnv(home), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
@@ -299,7 +304,7 @@ function run(file: string, args: string[], cwd: string, home: string): Promise<{
 
 /** A session command run for real: its output becomes the command's logs, its exit its exitCode. */
 function runInBackground(root: string, command: FakeDaytonaCommand): void {
-  const child = spawn('/bin/sh', ['-c', command.command], { cwd: root, env: { PATH: process.env.PATH, HOME: root } });
+  const child = spawn('/bin/sh', ['-c', command.command], { cwd: root, env: sandboxEnv(root) });
   child.stdout.on('data', (chunk: Buffer) => (command.logs += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (command.logs += chunk.toString('utf8')));
   child.on('exit', (code) => (command.exitCode = code ?? -1));
