@@ -94,6 +94,9 @@ export class NightshiftStack extends Stack {
         image: agentImage.valueAsString,
         cpu: config.sandboxCpu,
         memoryMiB: config.sandboxMemoryMiB,
+        artifactsBucket: storage.artifactsBucket,
+        agentCommand: config.sandboxCommand,
+        gitSecret: config.gitSecretName ? secretsmanager.Secret.fromSecretNameV2(this, 'GitToken', config.gitSecretName) : undefined,
       });
       sandboxEnvironment = this.sandbox.environment();
     } else {

@@ -31,6 +31,13 @@ export interface NightshiftConfigProps {
   readonly daytonaSecretName?: string;
   /** Daytona API URL. @default the SDK's default */
   readonly daytonaApiUrl?: string;
+  /**
+   * Secrets Manager name of the git token ECS sandboxes clone and push with (private repositories).
+   * @default context `gitSecretName`, else none (public repositories only)
+   */
+  readonly gitSecretName?: string;
+  /** The agent command ECS sandboxes run (SANDBOX_COMMAND). @default context `sandboxCommand`, else none */
+  readonly sandboxCommand?: string;
   /** Fargate task size of one sandbox. @default 1024 (1 vCPU) */
   readonly sandboxCpu?: number;
   /** @default 2048 */
@@ -62,6 +69,8 @@ export interface NightshiftConfig {
   readonly sandboxProvider: CloudSandboxProvider;
   readonly daytonaSecretName: string;
   readonly daytonaApiUrl: string | undefined;
+  readonly gitSecretName: string | undefined;
+  readonly sandboxCommand: string | undefined;
   readonly sandboxCpu: number;
   readonly sandboxMemoryMiB: number;
   readonly pollIntervalSeconds: number;
@@ -130,6 +139,8 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
     sandboxProvider,
     daytonaSecretName: props.daytonaSecretName ?? 'nightshift/daytona',
     daytonaApiUrl: props.daytonaApiUrl,
+    gitSecretName: props.gitSecretName ?? contextString(context, 'gitSecretName'),
+    sandboxCommand: props.sandboxCommand ?? contextString(context, 'sandboxCommand'),
     sandboxCpu: props.sandboxCpu ?? 1024,
     sandboxMemoryMiB: props.sandboxMemoryMiB ?? 2048,
     pollIntervalSeconds: inRange('POLL_INTERVAL', props.pollIntervalSeconds ?? 5, 1, 30),

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
 export const SANDBOX_CONTAINER_NAME = 'agent';
@@ -20,6 +24,22 @@ export interface EcsSandboxProps {
   readonly image: string;
   readonly cpu: number;
   readonly memoryMiB: number;
+  /** Where the entry script uploads a repository task's patch and stat (under `tasks/`). */
+  readonly artifactsBucket?: s3.IBucket;
+  /** The git token for private repositories, injected into the entry script only. */
+  readonly gitSecret?: secretsmanager.ISecret;
+  /** The agent command the entry script runs (SANDBOX_COMMAND of the provider). */
+  readonly agentCommand?: string;
+}
+
+/**
+ * The container runs Nightshift's entry script (sandbox/ecs-entry.mjs) with the image's node:
+ * it checks the project out, runs the agent (NIGHTSHIFT_AGENT_COMMAND) and reports git's result.
+ * Inlined, so any agent image with node and git works without a Nightshift layer.
+ */
+export function ecsEntryCommand(): string[] {
+  const script = readFileSync(new URL('../../sandbox/ecs-entry.mjs', import.meta.url), 'utf8').replace(/^#!.*\n/, '');
+  return ['node', '--input-type=module', '--eval', script];
 }
 
 /**
@@ -33,9 +53,11 @@ export class EcsSandbox extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
+  private readonly agentCommand: string | undefined;
 
   constructor(scope: Construct, id: string, props: EcsSandboxProps) {
     super(scope, id);
+    this.agentCommand = props.agentCommand;
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -61,21 +83,39 @@ export class EcsSandbox extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'SandboxLogs', { retention: logs.RetentionDays.ONE_MONTH });
 
-    // The sandbox's own role: empty on purpose. The agent reports through the callback URL with
-    // its per-task token and gets no AWS permissions.
+    // The sandbox's own role: the agent reports through the callback URL with its per-task token;
+    // the entry script may only put objects under tasks/ of the artifact bucket. The git token is
+    // read by the execution role (to inject it), never by this role, whose credentials the agent shares.
     const taskRole = new iam.Role(this, 'SandboxTaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'Nightshift sandbox task role (no permissions)',
+      description: 'Nightshift sandbox task role (put patches under tasks/ only)',
     });
+    if (props.artifactsBucket) {
+      taskRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.artifactsBucket.arnForObjects('tasks/*')] }));
+      NagSuppressions.addResourceSuppressions(
+        taskRole,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason: 'Artifact keys are per task (tasks/<task-id>/...), known only at run time; the entry script may only put objects under tasks/ of the one artifact bucket.',
+            appliesTo: [{ regex: '/^Resource::<StorageArtifacts[0-9A-F]+\\.Arn>\\/tasks\\/\\*$/g' }],
+          },
+        ],
+        true,
+      );
+    }
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'SandboxTask', {
       cpu: props.cpu,
       memoryLimitMiB: props.memoryMiB,
       taskRole,
     });
-    // No container environment here: the spawner passes the task's variables as RunTask overrides.
+    // The task's variables come as RunTask overrides; only the bucket and the git secret are fixed here.
     this.taskDefinition.addContainer(SANDBOX_CONTAINER_NAME, {
       containerName: SANDBOX_CONTAINER_NAME,
       image: ecs.ContainerImage.fromRegistry(props.image),
+      command: ecsEntryCommand(),
+      environment: props.artifactsBucket ? { NIGHTSHIFT_ARTIFACTS_BUCKET: props.artifactsBucket.bucketName } : {},
+      secrets: props.gitSecret ? { NIGHTSHIFT_GIT_TOKEN: ecs.Secret.fromSecretsManager(props.gitSecret) } : {},
       essential: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: SANDBOX_LOG_STREAM_PREFIX }),
     });
@@ -92,6 +132,7 @@ export class EcsSandbox extends Construct {
       ECS_ASSIGN_PUBLIC_IP: 'ENABLED',
       ECS_LOG_GROUP_NAME: this.logGroup.logGroupName,
       ECS_LOG_STREAM_PREFIX: SANDBOX_LOG_STREAM_PREFIX,
+      ...(this.agentCommand ? { SANDBOX_COMMAND: this.agentCommand } : {}),
     };
   }
 

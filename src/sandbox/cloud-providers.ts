@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { ConfigurationError } from '../platform/errors.js';
+import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
 import { DaytonaSandboxProvider } from './daytona-provider.js';
 import { EcsSandboxProvider } from './ecs-provider.js';
 import type { SandboxProvider } from './provider.js';
@@ -24,6 +25,10 @@ export const cloudSandboxEnvSchema = z.object({
   DAYTONA_TARGET: z.string().optional(),
   DAYTONA_SNAPSHOT: z.string().optional(),
   DAYTONA_IMAGE: z.string().optional(),
+  DAYTONA_GIT_USERNAME: z.string().default('x-access-token'),
+  DAYTONA_GIT_TOKEN: z.string().default(''),
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().default(''),
   ECS_CLUSTER_ARN: z.string().default(''),
   ECS_TASK_DEFINITION_ARN: z.string().default(''),
   ECS_CONTAINER_NAME: z.string().default('agent'),
@@ -53,18 +58,24 @@ export function cloudProviderFromEnvironment(env: NodeJS.ProcessEnv): SandboxPro
 /** Builds the Daytona or ECS provider from parsed settings; missing settings are named. */
 export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv): SandboxProvider {
   if (name === 'daytona') {
-    const build = (apiKey: string) =>
-      new DaytonaSandboxProvider({
+    const build = (secret: DaytonaSecret) => {
+      // Git credentials for private repositories: the provider's own, sent per clone and push.
+      const gitToken = secret.gitToken ?? (c.DAYTONA_GIT_TOKEN || c.GITHUB_TOKEN);
+      return new DaytonaSandboxProvider({
         apiUrl: c.DAYTONA_API_URL,
-        apiKey,
+        apiKey: secret.apiKey,
         command: c.SANDBOX_COMMAND ?? 'echo "set SANDBOX_COMMAND to your agent CLI"',
         target: c.DAYTONA_TARGET,
         snapshot: c.DAYTONA_SNAPSHOT,
         image: c.DAYTONA_IMAGE,
         startTimeoutMs: PROVIDER_START_TIMEOUT_SECONDS.daytona * 1000,
+        git: gitToken ? { username: secret.gitUsername ?? c.DAYTONA_GIT_USERNAME, password: gitToken } : undefined,
+        artifacts: () => (hasArtifactStore() ? artifactStore() : null),
+        github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
       });
-    if (c.DAYTONA_API_KEY) return build(c.DAYTONA_API_KEY);
-    if (c.DAYTONA_API_KEY_SECRET_ARN) return lazyProvider('daytona', async () => build(await readSecret(c.DAYTONA_API_KEY_SECRET_ARN)));
+    };
+    if (c.DAYTONA_API_KEY) return build({ apiKey: c.DAYTONA_API_KEY });
+    if (c.DAYTONA_API_KEY_SECRET_ARN) return lazyProvider('daytona', async () => build(await readSecret(c.DAYTONA_API_KEY_SECRET_ARN)), { supportsRepositories: true });
     throw new ConfigurationError('DAYTONA_API_KEY (locally) or DAYTONA_API_KEY_SECRET_ARN (in AWS) is required when SANDBOX_PROVIDER=daytona');
   }
   if (!c.ECS_CLUSTER_ARN || !c.ECS_TASK_DEFINITION_ARN) {
@@ -81,24 +92,33 @@ export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv):
   });
 }
 
-/** In AWS the Daytona key lives in Secrets Manager; it is read once, on first use. */
-async function readSecret(secretId: string): Promise<string> {
+interface DaytonaSecret {
+  apiKey: string;
+  gitUsername?: string;
+  gitToken?: string;
+}
+
+/**
+ * In AWS the Daytona key lives in Secrets Manager; it is read once, on first use. The secret holds
+ * the bare key or JSON such as {"apiKey": "...", "gitUsername": "...", "gitToken": "..."}.
+ */
+async function readSecret(secretId: string): Promise<DaytonaSecret> {
   const result = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
   const value = result.SecretString ?? '';
-  // A secret may hold the bare key or JSON such as {"apiKey": "..."}.
   try {
     const parsed = JSON.parse(value) as Record<string, unknown>;
     const key = parsed.apiKey ?? parsed.api_key ?? parsed.DAYTONA_API_KEY;
-    if (typeof key === 'string') return key;
+    const text = (field: unknown) => (typeof field === 'string' && field !== '' ? field : undefined);
+    if (typeof key === 'string') return { apiKey: key, gitUsername: text(parsed.gitUsername), gitToken: text(parsed.gitToken) };
   } catch {
     // not JSON: the bare key
   }
   if (!value) throw new ConfigurationError(`Secret ${secretId} is empty`);
-  return value;
+  return { apiKey: value };
 }
 
 /** A provider whose construction needs I/O (a secret); built on the first call, then reused. */
-function lazyProvider(name: string, build: () => Promise<SandboxProvider>): SandboxProvider {
+function lazyProvider(name: string, build: () => Promise<SandboxProvider>, traits: { supportsRepositories?: boolean } = {}): SandboxProvider {
   let real: Promise<SandboxProvider> | undefined;
   const get = () => (real ??= build().catch((error: unknown) => {
     real = undefined;
@@ -106,7 +126,17 @@ function lazyProvider(name: string, build: () => Promise<SandboxProvider>): Sand
   }));
   return {
     name,
+    ...traits,
     spawn: async (request) => (await get()).spawn(request),
+    collectRepository: async (request) => {
+      const provider = await get();
+      if (!provider.collectRepository) throw new Error(`The ${name} sandbox provider does not collect repositories`);
+      return provider.collectRepository(request);
+    },
+    lostSandboxes: async (ids) => {
+      const provider = await get();
+      return provider.lostSandboxes ? provider.lostSandboxes(ids) : [];
+    },
     terminate: async (id) => (await get()).terminate(id),
     terminateAttempt: async (task) => (await get()).terminateAttempt(task),
     logs: async (id, maxBytes) => {

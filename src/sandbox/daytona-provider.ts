@@ -1,11 +1,16 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import {
   SandboxSpawnError,
   type LostSandbox,
   type Sandbox,
   type SandboxProvider,
+  type SandboxReport,
   type SandboxTask,
   type SpawnRequest,
 } from './provider.js';
+import { DaytonaGit, type DaytonaGitCredentials } from './daytona-git.js';
+import { finishRepositoryResult, type RepositoryResultOptions } from './repository-result.js';
+import { artifactKeys } from '../platform/artifact-store.js';
 
 /*
  * Daytona over its REST API with plain fetch. The official SDK (@daytonaio/sdk) would pull
@@ -18,13 +23,16 @@ import {
  *   POST   {toolbox}/{id}/process/session/{sid}/exec       start the agent ({command, runAsync})
  *   GET    {toolbox}/{id}/process/session/{sid}            which command ran (for logs)
  *   GET    {toolbox}/{id}/process/session/{sid}/command/{cid}/logs
+ *   PUT    {api}/sandbox/{id}/labels                       remember a checkout's base commit
  *   DELETE {api}/sandbox/{id}                              terminate
+ *
+ * Repository tasks add the toolbox's git and execute calls (see daytona-git.ts).
  *
  * `{toolbox}` is the sandbox's `toolboxProxyUrl`; sandboxes without one use the API's older
  * route `{api}/toolbox/{id}/toolbox/process/...`. All calls carry `Authorization: Bearer <key>`.
  */
 
-export interface DaytonaSandboxProviderOptions {
+export interface DaytonaSandboxProviderOptions extends RepositoryResultOptions {
   /** e.g. https://app.daytona.io/api, or a fake server on 127.0.0.1 in tests. */
   apiUrl: string;
   apiKey: string;
@@ -42,6 +50,8 @@ export interface DaytonaSandboxProviderOptions {
   /** How long to wait for a new sandbox to reach `started`, and how often to look. */
   startTimeoutMs?: number;
   pollIntervalMs?: number;
+  /** Credentials for cloning and pushing private repositories (the provider's, never the agent's). */
+  git?: DaytonaGitCredentials;
 }
 
 /** Label keys on every Nightshift sandbox; `idempotency-key` is what spawn looks up. */
@@ -49,7 +59,12 @@ export const DAYTONA_LABELS = {
   taskId: 'nightshift.task-id',
   attempt: 'nightshift.attempt',
   idempotencyKey: 'nightshift.idempotency-key',
+  /** Repository tasks: the commit the branch started from, and where the checkout is. */
+  baseCommit: 'nightshift.base-commit',
+  workDir: 'nightshift.workdir',
 } as const;
+
+const logger = new Logger({ serviceName: 'nightshift' });
 
 /** One session per sandbox, so the agent's command can be found again for its logs. */
 export const DAYTONA_AGENT_SESSION = 'nightshift-agent';
@@ -92,6 +107,7 @@ export class DaytonaApiError extends Error {
  */
 export class DaytonaSandboxProvider implements SandboxProvider {
   readonly name = 'daytona';
+  readonly supportsRepositories = true;
   private readonly apiUrl: string;
   private readonly fetchFn: typeof fetch;
 
@@ -239,11 +255,100 @@ export class DaytonaSandboxProvider implements SandboxProvider {
       const created = await this.toolbox(sandbox, 'POST', '/process/session', { sessionId: DAYTONA_AGENT_SESSION }, [409]);
       await created.body?.cancel();
     }
+    let workDir: string | undefined;
+    if (request.task.repository) {
+      const checkout = await this.checkoutFor(sandbox, request);
+      if (!checkout) return;
+      workDir = checkout;
+    }
     const exec = await this.toolbox(sandbox, 'POST', `${sessionPath}/exec`, {
-      command: agentCommand(this.options.command, request),
+      command: agentCommand(this.options.command, request, workDir),
       runAsync: true,
     });
     await exec.body?.cancel();
+  }
+
+  /**
+   * The checkout of a repository task, made once per sandbox (its base commit is kept in the
+   * sandbox's labels). One that cannot be made fails the task at start with git's words and the
+   * sandbox goes; answers null then.
+   */
+  private async checkoutFor(sandbox: DaytonaSandbox, request: SpawnRequest): Promise<string | null> {
+    const repository = request.task.repository;
+    if (!repository) return null;
+    const done = sandbox.labels?.[DAYTONA_LABELS.workDir];
+    if (done && sandbox.labels?.[DAYTONA_LABELS.baseCommit]) return done;
+    let checkout: { workDir: string; baseCommit: string };
+    try {
+      checkout = await this.gitOf(sandbox).checkout(repository);
+    } catch (error) {
+      const reason = `Could not check out ${repository.url} at ${repository.baseRef}: ${error instanceof DaytonaApiError ? error.body.slice(0, 1000) || error.message : error instanceof Error ? error.message : String(error)}`;
+      await this.report(request, { status: 'failed', error: reason });
+      await this.terminate(sandbox.id).catch(() => undefined);
+      return null;
+    }
+    const labels = { ...(sandbox.labels ?? {}), [DAYTONA_LABELS.baseCommit]: checkout.baseCommit, [DAYTONA_LABELS.workDir]: checkout.workDir };
+    const replaced = await this.request('PUT', `/sandbox/${encodeURIComponent(sandbox.id)}/labels`, { labels });
+    await replaced.body?.cancel();
+    return checkout.workDir;
+  }
+
+  /**
+   * After the agent's report: commits what it left, keeps the patch and the agent's log, pushes
+   * and opens the pull request, then deletes the sandbox (its work now lives in git and the store).
+   */
+  async collectRepository({ sandboxId, task }: { sandboxId: string; task: SandboxTask }): Promise<SandboxReport> {
+    const repository = task.repository;
+    const sandbox = await this.getSandbox(sandboxId);
+    const workDir = sandbox?.labels?.[DAYTONA_LABELS.workDir];
+    const baseCommit = sandbox?.labels?.[DAYTONA_LABELS.baseCommit];
+    if (!repository || !sandbox || !workDir || !baseCommit) throw new Error(`Daytona sandbox ${sandboxId} has no checkout of the task's repository`);
+    const lines: string[] = [];
+    const result = await this.gitOf(sandbox).collect(repository, workDir, baseCommit, task.title);
+    const report = await finishRepositoryResult(this.options, { taskId: task.id, title: task.title, repository, result, log: (line) => void lines.push(line) });
+    await this.keepLog(sandbox, task, lines);
+    await this.terminate(sandboxId).catch((error: unknown) => logger.warn('Could not delete the Daytona sandbox', { sandboxId, error }));
+    return { status: 'completed', summary: '', repository: report };
+  }
+
+  /** The agent's full output, kept in the artifact store before its sandbox goes. */
+  private async keepLog(sandbox: DaytonaSandbox, task: SandboxTask, lines: string[]): Promise<void> {
+    const store = this.options.artifacts?.();
+    if (!store) return;
+    try {
+      const output = (await this.logs(sandbox.id, 64 * 1024 * 1024)) ?? '';
+      await store.put(artifactKeys.agentLog(task.id, task.attempt), [output, ...lines].filter(Boolean).join('\n'), 'text/plain; charset=utf-8');
+    } catch (error) {
+      logger.error('Could not keep the agent log', { taskId: task.id, error });
+    }
+  }
+
+  private gitOf(sandbox: DaytonaSandbox): DaytonaGit {
+    return new DaytonaGit(async (method, path, body) => {
+      const response = await this.toolbox(sandbox, method, path, body, [], 600_000);
+      const text = await response.text();
+      return text ? (JSON.parse(text) as unknown) : {};
+    }, this.options.git);
+  }
+
+  /** A report of the provider itself (the sandbox token: never the agent's), retried a few times. */
+  private async report(request: SpawnRequest, report: SandboxReport): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const response = await this.fetchFn(request.callbackUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${request.sandboxToken ?? request.callbackToken}` },
+          body: JSON.stringify(report),
+          signal: AbortSignal.timeout(10_000),
+        });
+        await response.body?.cancel();
+        if (response.ok || (response.status < 500 && response.status !== 429)) return;
+      } catch {
+        // retried below
+      }
+      await sleep(250 * attempt);
+    }
+    logger.error('Could not report the failed checkout', { taskId: request.task.id });
   }
 
   private toolbox(
@@ -252,19 +357,20 @@ export class DaytonaSandboxProvider implements SandboxProvider {
     path: string,
     body?: unknown,
     okStatuses: number[] = [],
+    timeoutMs?: number,
   ): Promise<Response> {
     const id = encodeURIComponent(sandbox.id);
     const url = sandbox.toolboxProxyUrl
       ? `${sandbox.toolboxProxyUrl.replace(/\/+$/, '')}/${id}${path}`
       : `${this.apiUrl}/toolbox/${id}/toolbox${path}`;
-    return this.call(method, url, body, okStatuses);
+    return this.call(method, url, body, okStatuses, timeoutMs);
   }
 
   private request(method: string, path: string, body?: unknown, okStatuses: number[] = []): Promise<Response> {
     return this.call(method, `${this.apiUrl}${path}`, body, okStatuses);
   }
 
-  private async call(method: string, url: string, body: unknown, okStatuses: number[]): Promise<Response> {
+  private async call(method: string, url: string, body: unknown, okStatuses: number[], timeoutMs = 30_000): Promise<Response> {
     const response = await this.fetchFn(url, {
       method,
       headers: {
@@ -272,7 +378,7 @@ export class DaytonaSandboxProvider implements SandboxProvider {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if (response.ok || okStatuses.includes(response.status)) return response;
     throw new DaytonaApiError(method, new URL(url).pathname, response.status, await response.text().catch(() => ''));
@@ -287,7 +393,7 @@ function idempotencyKey(task: SandboxTask): string {
  * The shell line the session runs. Values travel base64-encoded so quotes and newlines in a
  * task's title cannot break out of the command; `timeout` kills the agent at the task's limit.
  */
-export function agentCommand(command: string, request: SpawnRequest): string {
+export function agentCommand(command: string, request: SpawnRequest, workDir?: string): string {
   const env: Record<string, string> = {
     NIGHTSHIFT_TASK_ID: request.task.id,
     NIGHTSHIFT_TASK_TITLE: request.task.title,
@@ -295,12 +401,21 @@ export function agentCommand(command: string, request: SpawnRequest): string {
     NIGHTSHIFT_CALLBACK_URL: request.callbackUrl,
     NIGHTSHIFT_CALLBACK_TOKEN: request.callbackToken,
     NIGHTSHIFT_TIMEOUT_SECONDS: String(request.timeoutSeconds),
+    ...(workDir && request.task.repository ? { NIGHTSHIFT_WORKDIR: workDir, NIGHTSHIFT_BRANCH: request.task.repository.branch } : {}),
   };
   const exports = Object.entries(env)
     .map(([name, value]) => `export ${name}="$(echo '${base64(value)}' | base64 -d)"`)
     .join('; ');
   const seconds = Math.max(1, Math.ceil(request.timeoutSeconds));
-  return `${exports}; mkdir -p ~/work && cd ~/work && timeout -k 10 ${seconds} sh -c "$(echo '${base64(command)}' | base64 -d)"`;
+  const run = `timeout -k 10 ${seconds} sh -c "$(echo '${base64(command)}' | base64 -d)"`;
+  if (!workDir) return `${exports}; mkdir -p ~/work && cd ~/work && ${run}`;
+  // A repository task ends when the agent does: an agent that exits without calling back is
+  // reported by its exit code (a report after the agent's own changes nothing), and Nightshift
+  // then commits its work through the toolbox.
+  const exitReport =
+    `code=$?; if [ "$code" -eq 0 ]; then body='{"status":"completed","summary":"Exited with code 0"}'; else body="{\\"status\\":\\"failed\\",\\"error\\":\\"Exited with code $code\\"}"; fi; ` +
+    `curl -sS -m 600 -X POST -H "authorization: Bearer $NIGHTSHIFT_CALLBACK_TOKEN" -H 'content-type: application/json' --data "$body" "$NIGHTSHIFT_CALLBACK_URL" >/dev/null || true; exit $code`;
+  return `${exports}; cd "$NIGHTSHIFT_WORKDIR" && ${run}; ${exitReport}`;
 }
 
 function base64(value: string): string {

@@ -13,7 +13,10 @@ export interface EcsSandboxProviderOptions {
   securityGroups: readonly string[];
   /** Public subnets without a NAT gateway need a public IP to pull images and call back. */
   assignPublicIp?: boolean;
-  /** Overrides the container's command with `sh -c <command>`; the image's own when absent. */
+  /**
+   * The agent command (SANDBOX_COMMAND), handed to the container's entry script
+   * (sandbox/ecs-entry.mjs) as NIGHTSHIFT_AGENT_COMMAND; the image's default when absent.
+   */
   command?: string;
   client?: ECSClient;
 }
@@ -31,6 +34,8 @@ const MAX_TITLE_BYTES = 500;
  */
 export class EcsSandboxProvider implements SandboxProvider {
   readonly name = 'ecs';
+  /** The entry script clones, commits, pushes and reports git's result itself. */
+  readonly supportsRepositories = true;
   private readonly client: ECSClient;
 
   constructor(private readonly options: EcsSandboxProviderOptions) {
@@ -46,6 +51,18 @@ export class EcsSandboxProvider implements SandboxProvider {
       { name: 'NIGHTSHIFT_CALLBACK_URL', value: request.callbackUrl },
       { name: 'NIGHTSHIFT_CALLBACK_TOKEN', value: request.callbackToken },
       { name: 'NIGHTSHIFT_TIMEOUT_SECONDS', value: String(request.timeoutSeconds) },
+      // The entry script's own credential for the final report; it removes it before the agent starts.
+      ...(request.sandboxToken ? [{ name: 'NIGHTSHIFT_SANDBOX_TOKEN', value: request.sandboxToken }] : []),
+      ...(this.options.command ? [{ name: 'NIGHTSHIFT_AGENT_COMMAND', value: this.options.command }] : []),
+      // The project to check out; git credentials come from the task definition's secrets, never from here.
+      ...(task.repository
+        ? [
+            { name: 'NIGHTSHIFT_REPO_URL', value: task.repository.url },
+            { name: 'NIGHTSHIFT_BASE_REF', value: task.repository.baseRef },
+            { name: 'NIGHTSHIFT_BRANCH', value: task.repository.branch },
+            { name: 'NIGHTSHIFT_PUSH', value: task.repository.push ? '1' : '0' },
+          ]
+        : []),
     ];
     let output;
     try {
@@ -69,11 +86,7 @@ export class EcsSandboxProvider implements SandboxProvider {
           },
           overrides: {
             containerOverrides: [
-              {
-                name: this.options.containerName,
-                environment,
-                ...(this.options.command ? { command: ['sh', '-c', this.options.command] } : {}),
-              },
+              { name: this.options.containerName, environment },
             ],
           },
         }),

@@ -10,8 +10,6 @@ import { PROVIDER_START_TIMEOUT_SECONDS } from '../scheduling/spawn-timings.js';
 const envSchema = cloudSandboxEnvSchema.extend({
   SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
   NIGHTSHIFT_DATA_DIR: z.string().default('.nightshift'),
-  GITHUB_API_URL: z.url().default('https://api.github.com'),
-  GITHUB_TOKEN: z.string().default(''),
 });
 
 /** The demo agent shipped in the repo: what `npm start` runs when SANDBOX_COMMAND is not set. */

@@ -11,10 +11,10 @@ import {
   type SandboxReport,
   type SpawnRequest,
 } from './provider.js';
-import { GitWorkspaces, type RepositoryCheckout, type RepositoryResult } from './git-workspace.js';
+import { GitWorkspaces, type RepositoryCheckout } from './git-workspace.js';
 import { artifactKeys, type ArtifactStore } from '../platform/artifact-store.js';
-import { openDraftPullRequest, type GitHubOptions } from './github-pull-requests.js';
-import { repoLocation } from '../projects/project.js';
+import type { GitHubOptions } from './github-pull-requests.js';
+import { finishRepositoryResult, keepPatch } from './repository-result.js';
 
 export interface ProcessSandboxProviderOptions {
   /** Shell command run with `/bin/sh -c` (SANDBOX_COMMAND), e.g. an agent CLI. */
@@ -42,6 +42,15 @@ const BASE_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as c
 const SUMMARY_CHARS = 2000;
 const DEFAULT_LOG_BYTES = 16_384;
 const TASK_ID_PREFIX = 'NIGHTSHIFT_TASK_ID=';
+/** Beside a repository sandbox's checkout: what it is a checkout of, so it can be cleaned after a crash. */
+const CHECKOUT_RECORD = 'checkout.json';
+
+interface CheckoutRecord {
+  taskId: string;
+  title: string;
+  repository: RepositoryCheckout;
+  baseCommit: string;
+}
 /** setTimeout's ceiling (~24.8 days); longer delays would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -92,6 +101,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
   private readonly fetchFn: typeof fetch;
   private readonly killGraceMs: number;
   private readonly git: GitWorkspaces;
+  /** The sweep of checkouts left by an earlier incarnation, done once before the first spawn. */
+  private staleSwept?: Promise<void>;
   readonly supportsRepositories = true;
 
   constructor(private readonly options: ProcessSandboxProviderOptions) {
@@ -106,6 +117,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
     const id = `proc-${key}`;
     if (this.running.has(id)) return { id };
 
+    await (this.staleSwept ??= this.cleanStaleCheckouts());
     const sandboxesDir = join(this.options.dataDir, 'sandboxes');
     const dir = join(sandboxesDir, key);
     try {
@@ -130,7 +142,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
         // attempt's directory stays (with the log) so a redelivered spawn does not retry it.
         const reason = `Could not check out ${repository.url} at ${repository.baseRef}: ${error instanceof Error ? error.message : String(error)}`;
         writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
-        const target = { id, callbackUrl: request.callbackUrl, callbackToken: request.callbackToken };
+        const target = { id, callbackUrl: request.callbackUrl, callbackToken: request.sandboxToken ?? request.callbackToken };
         setImmediate(() => void this.uploadLog(task.id, task.attempt, logPath).then(() => this.postReport(target, { status: 'failed', error: reason, source: 'sandbox' })));
         return { id };
       }
@@ -161,6 +173,11 @@ export class ProcessSandboxProvider implements SandboxProvider {
       throw new SandboxSpawnError(`Cannot start sandbox ${id}: no process`);
     }
     writeFileSync(join(dir, 'pid'), String(child.pid));
+    if (repository && baseCommit) {
+      // Written once the agent runs (after its pid), so a record without a live group means a crash.
+      const record: CheckoutRecord = { taskId: task.id, title: task.title, repository, baseCommit };
+      writeFileSync(join(dir, CHECKOUT_RECORD), JSON.stringify(record));
+    }
 
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -178,7 +195,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
       pgid: child.pid,
       dir,
       callbackUrl: request.callbackUrl,
-      callbackToken: request.callbackToken,
+      // Its own reports carry the sandbox token, which the agent never sees (see environment()).
+      callbackToken: request.sandboxToken ?? request.callbackToken,
       endReason: 'exited',
       timer: setTimeout(() => {
         sandbox.endReason = 'timeout';
@@ -200,7 +218,31 @@ export class ProcessSandboxProvider implements SandboxProvider {
       await sandbox.done;
       return;
     }
+    // Its work is being collected right now; that removes the checkout itself.
+    if (this.reporting.has(sandboxId)) return;
     await this.terminateOrphan(sandboxId);
+  }
+
+  /**
+   * Removes the checkout of every repository sandbox whose agent is gone without Nightshift having
+   * collected it (the local runtime crashed or was killed meanwhile), after keeping its patch. Done
+   * at the first spawn of each incarnation; a sandbox whose group still runs is left alone.
+   */
+  async cleanStaleCheckouts(): Promise<void> {
+    const sandboxesDir = join(this.options.dataDir, 'sandboxes');
+    let keys: string[];
+    try {
+      keys = readdirSync(sandboxesDir);
+    } catch {
+      return;
+    }
+    for (const key of keys) {
+      const id = `proc-${key}`;
+      const dir = join(sandboxesDir, key);
+      if (this.running.has(id) || this.reporting.has(id) || !existsSync(join(dir, CHECKOUT_RECORD)) || !existsSync(join(dir, 'work'))) continue;
+      if (this.orphanPid(id, dir) !== null) continue;
+      await this.removeCheckout(dir).catch((error: unknown) => logger.error('Could not clean a stale checkout', { sandboxId: id, error }));
+    }
   }
 
   async terminateAttempt(task: { id: string; attempt: number }): Promise<void> {
@@ -284,7 +326,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
   private async collectAndReport(sandbox: RunningSandbox, exit: { code: number | null; signal: NodeJS.Signals | null }): Promise<void> {
     const logPath = join(sandbox.dir, 'output.log');
     if (sandbox.endReason === 'terminated') {
-      if (sandbox.repository) await this.git.discard(sandbox.repository, sandbox.workDir, logPath);
+      if (sandbox.repository) await this.removeCheckout(sandbox.dir);
       await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
       return;
     }
@@ -292,49 +334,53 @@ export class ProcessSandboxProvider implements SandboxProvider {
     if (sandbox.repository && sandbox.baseCommit) {
       try {
         const result = await this.git.collect(sandbox.repository, sandbox.workDir, sandbox.baseCommit, sandbox.title, logPath);
-        await this.uploadPatch(sandbox.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: sandbox.taskId, error }));
-        const { patch: _patch, stat: _stat, ...repository } = result;
-        report = { ...report, repository: { ...repository, ...(await this.pullRequestFor(sandbox, result, logPath)) } };
+        const repository = await finishRepositoryResult(this.options, {
+          taskId: sandbox.taskId,
+          title: sandbox.title,
+          repository: sandbox.repository,
+          result,
+          log: (line) => writeFileSync(logPath, `${line}\n`, { flag: 'a' }),
+        });
+        report = { ...report, repository };
       } catch (error) {
         report = { status: 'failed', error: `Could not commit the agent's work: ${error instanceof Error ? error.message : String(error)}` };
+        await this.removeCheckout(sandbox.dir);
       }
     }
+    // The worktree is gone (collect removes it); so must the record, or a later sweep would look again.
+    rmSync(join(sandbox.dir, CHECKOUT_RECORD), { force: true });
     await this.uploadLog(sandbox.taskId, sandbox.attempt, logPath);
     // On a repository task this report, not the agent's own, ends the task (see completeTask).
     await this.postReport(sandbox, sandbox.repository ? { ...report, source: 'sandbox' } : report);
   }
 
-  /** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
-  private async pullRequestFor(sandbox: RunningSandbox, result: RepositoryResult, logPath: string): Promise<{ pull_request_url?: string; push_error?: string | null }> {
-    const repo = sandbox.repository;
-    if (!repo?.pullRequest || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
-    if (!this.options.github) return { push_error: 'pull_requests is on, but no GITHUB_TOKEN is configured for the sandbox provider' };
+  /**
+   * A checkout whose task ends without a result (cancelled, failed, lost, or found after a
+   * crash): what the agent left is committed on its branch and the patch kept, without pushing,
+   * then the worktree goes. The cached clone keeps the branch.
+   */
+  private async removeCheckout(dir: string): Promise<void> {
+    const record = readCheckoutRecord(dir);
+    const workDir = join(dir, 'work');
+    const logPath = join(dir, 'output.log');
+    if (!record) return;
     try {
-      const url = await openDraftPullRequest(this.options.github, {
-        repoUrl: repo.url,
-        branch: repo.branch,
-        base: repo.baseRef,
-        title: sandbox.title,
-        body: `Opened by Nightshift for task ${sandbox.taskId}.`,
-      });
-      writeFileSync(logPath, `nightshift: draft pull request ${url}\n`, { flag: 'a' });
-      return { pull_request_url: url };
+      if (existsSync(workDir)) {
+        const result = await this.git.collect({ ...record.repository, push: false }, workDir, record.baseCommit, record.title, logPath);
+        await keepPatch(this.store(), record.taskId, result).catch((error: unknown) => logger.error('Could not keep the patch', { taskId: record.taskId, error }));
+        writeFileSync(logPath, `nightshift: removed the checkout; the agent's work is on ${record.repository.branch} in the cached clone and in the patch\n`, { flag: 'a' });
+      }
     } catch (error) {
-      const reason = `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}`;
-      writeFileSync(logPath, `nightshift: ${reason}\n`, { flag: 'a' });
-      return { push_error: reason };
+      logger.error('Could not save the work of a checkout before removing it', { taskId: record.taskId, error });
+      await this.git.discard(record.repository, workDir, logPath);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+      rmSync(join(dir, CHECKOUT_RECORD), { force: true });
     }
   }
 
   private store(): ArtifactStore | null {
     return this.options.artifacts?.() ?? null;
-  }
-
-  private async uploadPatch(taskId: string, result: RepositoryResult): Promise<void> {
-    const store = this.store();
-    if (!store) return;
-    await store.put(artifactKeys.patch(taskId), result.patch, 'text/x-diff; charset=utf-8');
-    await store.put(artifactKeys.diffStat(taskId), result.stat, 'text/plain; charset=utf-8');
   }
 
   /** The full agent log is kept after the task ends; an unreachable store only costs the copy. */
@@ -411,8 +457,11 @@ export class ProcessSandboxProvider implements SandboxProvider {
    */
   private async terminateOrphan(sandboxId: string): Promise<void> {
     const dir = this.dirOf(sandboxId);
-    const pid = dir ? this.orphanPid(sandboxId, dir) : null;
+    if (!dir) return;
+    const pid = this.orphanPid(sandboxId, dir);
     if (pid !== null) await this.killGroup(pid);
+    // Nobody will collect this sandbox's work any more: keep its patch and drop the checkout.
+    await this.removeCheckout(dir);
   }
 
   /** The process group of a sandbox an earlier incarnation started, if it still runs this task. */
@@ -444,6 +493,14 @@ export class ProcessSandboxProvider implements SandboxProvider {
     if (sanitize(key) !== key || key === '' || key.startsWith('.')) return null;
     const dir = join(this.options.dataDir, 'sandboxes', key);
     return existsSync(dir) ? dir : null;
+  }
+}
+
+function readCheckoutRecord(dir: string): CheckoutRecord | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, CHECKOUT_RECORD), 'utf8')) as CheckoutRecord;
+  } catch {
+    return null;
   }
 }
 

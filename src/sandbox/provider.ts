@@ -21,8 +21,13 @@ export interface SpawnRequest {
   timeoutSeconds: number;
   /** Where the sandbox reports (POST, JSON `TaskResult`, header `Authorization: Bearer <token>`). */
   callbackUrl: string;
-  /** The task's one-time callback token (never a user credential). */
+  /** The task's one-time callback token (never a user credential); the agent reports with it. */
   callbackToken: string;
+  /**
+   * The attempt's sandbox token: Nightshift's own wrapper (never the agent) ends a repository
+   * task with it, so only its report counts as git's word. Never put in the agent's environment.
+   */
+  sandboxToken?: string;
 }
 
 export interface Sandbox {
@@ -47,6 +52,12 @@ export interface SandboxProvider {
    * sweeper. A sandbox the provider cannot tell about is left out of the answer (never lost).
    */
   lostSandboxes?(sandboxIds: readonly string[]): Promise<LostSandbox[]>;
+  /**
+   * For providers whose sandbox cannot commit for itself (Daytona): after the agent reported on a
+   * repository task, Nightshift commits what it left through the provider's API, keeps the patch,
+   * pushes and opens the pull request; the answer ends the task as the sandbox's own report.
+   */
+  collectRepository?(request: { sandboxId: string; task: SandboxTask }): Promise<SandboxReport>;
   /** Tail of the sandbox's output, or null when the provider cannot give it. */
   logs?(sandboxId: string, maxBytes?: number): Promise<string | null>;
   /**
@@ -68,7 +79,7 @@ export type SandboxReport = (
   | { status: 'completed'; summary: string; files_changed?: string[] }
   | { status: 'failed'; error: string }
 ) & {
-  /** Set by Nightshift's sandbox wrapper (not the agent): this report is the end of the attempt. */
+  /** Informational: the API decides who reported by the token used (see SpawnRequest.sandboxToken). */
   source?: 'sandbox';
   repository?: Omit<RepositoryResult, 'patch' | 'stat'>;
 };

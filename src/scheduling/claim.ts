@@ -144,6 +144,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
   const rolled = rollHoursWindow(user, now);
   const reserve = reservationSeconds(rolled, limits);
   const token = randomBytes(32).toString('base64url');
+  const sandboxToken = randomBytes(32).toString('base64url');
   const claimed: Task = {
     ...task,
     status: 'claimed',
@@ -152,6 +153,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
     reserved_seconds: reserve,
     hours_window: rolled.hours_window,
     callback_token_hash: hashToken(token),
+    sandbox_token_hash: hashToken(sandboxToken),
     blocked_reason: null,
   };
   let extra: TransactItem[];
@@ -175,7 +177,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
     if (error instanceof TransactionConflictError) return { kind: 'conflict' };
     throw error;
   }
-  return { kind: 'claimed', task: claimed, message: { task_id: claimed.id, attempt: claimed.attempts, callback_token: token } };
+  return { kind: 'claimed', task: claimed, message: { task_id: claimed.id, attempt: claimed.attempts, callback_token: token, sandbox_token: sandboxToken } };
 }
 
 /**

@@ -6,6 +6,7 @@ import { currentSandboxProvider } from '../sandbox/current.js';
 import { getTask, putTaskItem } from '../tasks/task-store.js';
 import { transact, TransactionConflictError } from '../platform/dynamodb/transact.js';
 import { failActiveTask } from '../tasks/finish-task.js';
+import { sandboxTaskOf } from '../tasks/sandbox-task.js';
 
 export type SpawnOutcome = 'started' | 'already-running' | 'stale-message' | 'cancelled-meanwhile' | 'unsupported';
 
@@ -24,18 +25,17 @@ export async function spawnClaimedTask(message: SpawnMessage, now: () => Date = 
   if (task.status === 'running') return 'already-running';
   if (task.status !== 'claimed') return 'stale-message';
   const provider = currentSandboxProvider();
-  const repository = task.repository && task.branch
-    ? { url: task.repository.repo_url, baseRef: task.repository.base_ref, branch: task.branch, push: task.repository.push, pullRequest: task.repository.pull_requests }
-    : null;
-  if (repository && !provider.supportsRepositories) {
+  const sandboxTask = sandboxTaskOf(task);
+  if (sandboxTask.repository && !provider.supportsRepositories) {
     await failActiveTask(task.id, `The ${provider.name} sandbox provider cannot check out repositories yet; run repository tasks with SANDBOX_PROVIDER=process`, now(), { status: 'claimed', attempt: task.attempts });
     return 'unsupported';
   }
   const sandbox = await provider.spawn({
-    task: { id: task.id, attempt: task.attempts, title: task.title, description: task.description, user_id: task.user_id, repository },
+    task: sandboxTask,
     timeoutSeconds: task.reserved_seconds ?? 60,
     callbackUrl: callbackUrl(task.id),
     callbackToken: message.callback_token,
+    sandboxToken: message.sandbox_token,
   });
   const started = now();
   const running: Task = {

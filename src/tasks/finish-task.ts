@@ -11,6 +11,7 @@ import { transitionTask } from './transition.js';
 import { hashToken } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
 import { fitResultToItem } from './result-size.js';
+import { sandboxTaskOf } from './sandbox-task.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -79,7 +80,7 @@ const NO_CHANGES = 'No changes: the agent left the repository as it found it.';
  * and takes its outcome and summary from the agent's report (when there was one) and its
  * branch, commits, stat and files from git.
  */
-function reportedOutcome(current: Task, result: TaskResult): Partial<Task> & Pick<Task, 'status'> | 'remember' {
+function reportedOutcome(current: Task, result: TaskResult, fromSandbox: boolean): Partial<Task> & Pick<Task, 'status'> | 'remember' {
   if (!current.repository) {
     return {
       status: result.status,
@@ -88,7 +89,7 @@ function reportedOutcome(current: Task, result: TaskResult): Partial<Task> & Pic
       failure_reason: result.status === 'failed' ? (result.error ?? 'Failed without a reason') : null,
     };
   }
-  if (result.source !== 'sandbox') return 'remember';
+  if (!fromSandbox) return 'remember';
   const agent = current.agent_report ?? null;
   const status = agent?.status ?? result.status;
   const git = result.repository;
@@ -110,22 +111,58 @@ function reportedOutcome(current: Task, result: TaskResult): Partial<Task> & Pic
 
 /**
  * A sandbox's or device's report. Idempotent: a report for a finished task changes nothing and
- * still answers ok. The token must be the one minted for this task's current attempt.
+ * still answers ok. The token must be one minted for this task's current attempt: the callback
+ * token (the agent's or device's report) or the sandbox token (Nightshift's own wrapper, which
+ * alone may end a repository task with git's result). Whatever an agent's body says of its
+ * `source` or `repository`, a report made with the callback token is the agent's.
  */
 export async function completeTask(taskId: string, token: string, result: TaskResult, now = new Date()): Promise<void> {
   const task = await getTask(taskId);
   if (!task) throw new TaskNotFoundError(taskId);
-  if (!task.callback_token_hash || task.callback_token_hash !== hashToken(token)) {
+  const hash = hashToken(token);
+  const fromSandbox = !!task.sandbox_token_hash && task.sandbox_token_hash === hash;
+  if (!fromSandbox && (!task.callback_token_hash || task.callback_token_hash !== hash)) {
     throw new DomainError('UNAUTHORIZED', 'The callback token is not valid for this task');
   }
-  const transition = await withTaskCharge(taskId, (charge) =>
+  const report = fromSandbox ? result : agentsOwn(result);
+  const transition = await applyReport(task, report, fromSandbox, now);
+  if (!transition || transition.after.status !== transition.before.status) return;
+  if (transition.after.agent_report && !transition.before.agent_report) await collectThroughProvider(transition.after, now);
+}
+
+/** An agent's report as the agent's: a claimed source or git result is dropped, never trusted. */
+function agentsOwn(result: TaskResult): TaskResult {
+  const { source: _source, repository: _repository, ...own } = result;
+  return own;
+}
+
+/**
+ * Providers whose sandbox cannot commit for itself (Daytona) commit the agent's work from here,
+ * once the agent reported, and their answer ends the task as the sandbox's own report.
+ */
+async function collectThroughProvider(task: Task, now: Date): Promise<void> {
+  const provider = currentSandboxProvider();
+  const sandboxTask = sandboxTaskOf(task);
+  if (!provider.collectRepository || !task.sandbox_id || !sandboxTask.repository) return;
+  let report: TaskResult;
+  try {
+    report = await provider.collectRepository({ sandboxId: task.sandbox_id, task: sandboxTask });
+  } catch (error) {
+    logger.error('could not collect the agent\'s work', { task_id: task.id, user_id: task.user_id, sandbox_id: task.sandbox_id, error });
+    report = { status: 'failed', error: `Could not commit the agent's work: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  await applyReport(task, report, true, now);
+}
+
+async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean, now: Date) {
+  const transition = await withTaskCharge(task.id, (charge) =>
     transitionTask(
-      taskId,
+      task.id,
       now,
       (current) => {
         if (current.status !== 'claimed' && current.status !== 'running') return null;
         if (current.callback_token_hash !== task.callback_token_hash) return null;
-        const outcome = reportedOutcome(current, result);
+        const outcome = reportedOutcome(current, result, fromSandbox);
         if (outcome === 'remember') {
           if (current.agent_report) return null; // the agent's first report counts, as on other tasks
           const agent_report = { status: result.status, summary: result.summary ?? null, error: result.error ?? null, tokens_used: result.tokens_used ?? null };
@@ -149,13 +186,14 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
     ),
   );
   if (transition && transition.after.status === transition.before.status) {
-    logger.info('agent reported; waiting for the sandbox to commit its work', { task_id: taskId, user_id: task.user_id, status: result.status });
+    logger.info('agent reported; waiting for the sandbox to commit its work', { task_id: task.id, user_id: task.user_id, status: result.status });
   } else if (transition) {
     const status = transition.after.status;
-    logger.info('task finished', { task_id: taskId, user_id: task.user_id, status });
+    logger.info('task finished', { task_id: task.id, user_id: task.user_id, status });
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
     await wakeOrchestrator('slot-freed');
   }
+  return transition;
 }
 
 /**

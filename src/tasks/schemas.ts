@@ -47,9 +47,12 @@ export const taskResultSchema = z
     files_changed: z.array(z.string().max(1024)).max(1000).optional(),
     error: z.string().max(20_000).optional(),
     tokens_used: z.number().int().min(0).max(100_000_000).optional(),
-    /** `sandbox`: the report of Nightshift's own sandbox wrapper, which ends a repository task. */
+    /**
+     * Informational only: who reported is decided by the token (the sandbox token of Nightshift's
+     * own wrapper, or the agent's callback token), never by this field.
+     */
     source: z.enum(['agent', 'sandbox']).optional(),
-    /** Sent by Nightshift's own sandbox wrapper after it committed the agent's work, not by agents. */
+    /** Git's result; taken only from a report made with the sandbox token, dropped from an agent's. */
     repository: z
       .object({
         branch: z.string().max(300),

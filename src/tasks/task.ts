@@ -81,6 +81,11 @@ export interface Task {
   /** Why the task runs where it does when that changed after create (e.g. re-routed to the cloud). */
   routing_note?: string | null;
   callback_token_hash: string | null;
+  /**
+   * Hash of the attempt's sandbox token: the credential of Nightshift's own sandbox wrapper, which
+   * the agent never sees. Only a report made with it counts as git's word on a repository task.
+   */
+  sandbox_token_hash?: string | null;
   /** The ref a repository task starts from, as the caller asked (null: the project's default branch). */
   base_ref?: string | null;
   repository?: TaskRepository | null;

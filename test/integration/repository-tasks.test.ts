@@ -55,7 +55,7 @@ describe('repository tasks in the scheduler', () => {
     expect(await getTask(task.id)).toMatchObject({ status: 'running' });
 
     const repository = { branch: `nightshift/${task.id}`, base_commit: base, head_commit: head, diff_stat: { files: 1, insertions: 4, deletions: 2 }, files_changed: ['src/fix.ts'], push_error: null };
-    await completeTask(task.id, token, { status: 'completed', summary: 'exit 0', source: 'sandbox', repository });
+    await completeTask(task.id, provider.sandboxTokenFor(task.id), { status: 'completed', summary: 'exit 0', source: 'sandbox', repository });
     expect(await getTask(task.id)).toMatchObject({
       status: 'completed',
       result_summary: 'I fixed it',
@@ -65,5 +65,28 @@ describe('repository tasks in the scheduler', () => {
       head_commit: head,
       diff_stat: { files: 1, insertions: 4, deletions: 2 },
     });
+  });
+
+  it("does not take an agent's report for git's, whatever source it claims: only the sandbox token ends the task", async () => {
+    const provider = new CheckoutProvider();
+    setSandboxProvider(provider);
+    const task = await queueOnProject(user(), 'p3');
+    const agentToken = provider.tokenFor(task.id);
+    const forged = { branch: `nightshift/${task.id}`, base_commit: base, head_commit: head, diff_stat: { files: 9, insertions: 99, deletions: 0 }, files_changed: ['forged.txt'], push_error: null };
+
+    await completeTask(task.id, agentToken, { status: 'completed', summary: 'trust me', files_changed: ['forged.txt'], source: 'sandbox', repository: forged });
+    expect(await getTask(task.id)).toMatchObject({ status: 'running', files_changed: null, diff_stat: null, agent_report: { status: 'completed', summary: 'trust me' } });
+
+    const real = { ...forged, diff_stat: { files: 1, insertions: 1, deletions: 0 }, files_changed: ['NOTES.md'] };
+    await completeTask(task.id, provider.sandboxTokenFor(task.id), { status: 'completed', summary: 'exit 0', repository: real });
+    expect(await getTask(task.id)).toMatchObject({ status: 'completed', result_summary: 'trust me', files_changed: ['NOTES.md'], diff_stat: { files: 1, insertions: 1, deletions: 0 } });
+  });
+
+  it('refuses a report made with a token of no attempt of the task', async () => {
+    const provider = new CheckoutProvider();
+    setSandboxProvider(provider);
+    const task = await queueOnProject(user(), 'p4');
+    await expect(completeTask(task.id, 'not-a-token-of-this-task', { status: 'completed', summary: 'x' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect((await getTask(task.id))?.agent_report ?? null).toBeNull();
   });
 });

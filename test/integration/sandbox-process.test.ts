@@ -298,6 +298,16 @@ describe('ProcessSandboxProvider', () => {
     expect(await sandboxes.logs('proc-../../etc-1')).toBeNull();
   });
 
+  it("reports the end of the attempt with the sandbox token, which the agent never sees", async () => {
+    const req = { ...request(), sandboxToken: 'sandbox-token-the-agent-must-not-see' };
+
+    await provider('env | grep -c sandbox-token-the-agent-must-not-see; true').spawn(req);
+
+    const [report] = await waitFor(() => reportsFor(req.task.id).length > 0 && reportsFor(req.task.id), 10_000, 'report');
+    expect(report?.authorization).toBe('Bearer sandbox-token-the-agent-must-not-see');
+    expect(report?.body).toEqual({ status: 'completed', summary: '0' });
+  });
+
   it('retries a callback the API could not take, then delivers it', async () => {
     const req = request();
     failNextCallbacks = 2;

@@ -30,9 +30,20 @@ export class RecordingSandboxProvider implements SandboxProvider {
 
   /** The callback token handed to the sandbox of a task's latest attempt. */
   tokenFor(taskId: string): string {
+    return this.latest(taskId).callbackToken;
+  }
+
+  /** The sandbox wrapper's own token of a task's latest attempt (never given to the agent). */
+  sandboxTokenFor(taskId: string): string {
+    const token = this.latest(taskId).sandboxToken;
+    if (!token) throw new Error(`task ${taskId} was spawned without a sandbox token`);
+    return token;
+  }
+
+  private latest(taskId: string): SpawnRequest {
     const requests = [...this.spawned.values()].filter((r) => r.task.id === taskId);
     const latest = requests.sort((a, b) => b.task.attempt - a.task.attempt)[0];
     if (!latest) throw new Error(`task ${taskId} was never spawned`);
-    return latest.callbackToken;
+    return latest;
   }
 }

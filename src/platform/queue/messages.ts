@@ -9,6 +9,8 @@ export const spawnMessageSchema = z.object({
   task_id: z.string().min(1),
   attempt: z.number().int().positive(),
   callback_token: z.string().min(16),
+  /** The sandbox wrapper's own token (absent in messages queued before it existed). */
+  sandbox_token: z.string().min(16).optional(),
 });
 export type SpawnMessage = z.infer<typeof spawnMessageSchema>;
 

@@ -92,17 +92,31 @@ describe('EcsSandboxProvider', () => {
     expect(runTaskInputs()[0]?.networkConfiguration?.awsvpcConfiguration?.assignPublicIp).toBe(expected);
   });
 
-  it('overrides the container command only when one is configured', async () => {
+  it('hands the agent command to the entry script, never replacing the container command that runs it', async () => {
     await provider({ command: 'node agent.js --task "$NIGHTSHIFT_TASK_ID"' }).spawn(request());
     await provider().spawn(request());
 
     const [withCommand, withoutCommand] = runTaskInputs();
-    expect(withCommand?.overrides?.containerOverrides?.[0]?.command).toEqual([
-      'sh',
-      '-c',
-      'node agent.js --task "$NIGHTSHIFT_TASK_ID"',
-    ]);
-    expect(withoutCommand?.overrides?.containerOverrides?.[0]?.command).toBeUndefined();
+    expect(withCommand?.overrides?.containerOverrides?.[0]?.command).toBeUndefined();
+    expect(envOf(withCommand).NIGHTSHIFT_AGENT_COMMAND).toBe('node agent.js --task "$NIGHTSHIFT_TASK_ID"');
+    expect(envOf(withoutCommand).NIGHTSHIFT_AGENT_COMMAND).toBeUndefined();
+  });
+
+  it("passes a repository task's project and the sandbox token as overrides, and no git credential", async () => {
+    const repository = { url: 'https://github.com/acme/app.git', baseRef: 'release', branch: 'nightshift/task-42', push: false, pullRequest: false };
+
+    await provider().spawn({ ...request({ repository }), sandboxToken: 'sandbox-token-456' });
+
+    const env = envOf(runTaskInputs()[0]);
+    expect(env).toMatchObject({
+      NIGHTSHIFT_REPO_URL: 'https://github.com/acme/app.git',
+      NIGHTSHIFT_BASE_REF: 'release',
+      NIGHTSHIFT_BRANCH: 'nightshift/task-42',
+      NIGHTSHIFT_PUSH: '0',
+      NIGHTSHIFT_SANDBOX_TOKEN: 'sandbox-token-456',
+    });
+    expect(Object.keys(env).filter((name) => /GIT_TOKEN|PASSWORD|SECRET/.test(name))).toEqual([]);
+    expect(provider().supportsRepositories).toBe(true);
   });
 
   it('uses the same client token for every spawn of one attempt, and a new one per attempt', async () => {
