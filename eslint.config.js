@@ -12,7 +12,7 @@ const RULE_FILES = [
   /^src\/batches\/(admission|batch|eta|report|schedule)\.ts$/,
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
-  /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
+  /^src\/tasks\/(task|callback-token|result-size|retry-policy|waiting)\.ts$/,
   /^src\/projects\/project\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
   /^src\/platform\/(errors|storable-json|wire)\.ts$/,

@@ -65,6 +65,10 @@ export function newTask(userId: string, input: TaskCreate, now: Date, extra: Par
     pull_request_url: null,
     push_error: null,
     agent_report: null,
+    max_attempts: input.max_attempts,
+    retry_backoff_seconds: input.retry_backoff_seconds,
+    attempt_history: [],
+    rerun_of: null,
     ...extra,
   };
   if (task.repository) task.branch = taskBranch(task.id);

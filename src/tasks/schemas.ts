@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
 import { storableJsonObject } from '../platform/storable-json.js';
 import { refNameSchema } from '../projects/schemas.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS, MAX_ATTEMPTS_LIMIT } from './retry-policy.js';
 
 const id = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9:_\-.]+$/, 'may contain letters, digits and : _ - . only');
 
@@ -24,6 +25,8 @@ export const taskCreateSchema = z
     not_before: z.iso.datetime({ offset: true }).optional(),
     estimated_minutes: z.number().positive().max(24 * 60).optional(),
     base_ref: refNameSchema.optional(),
+    max_attempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).default(DEFAULT_MAX_ATTEMPTS).meta({ description: 'Attempts in all when a run fails (agent failure, lost sandbox, timeout)' }),
+    retry_backoff_seconds: z.number().int().min(1).max(24 * 3600).default(DEFAULT_RETRY_BACKOFF_SECONDS).meta({ description: 'Attempt n+1 waits this x 2^(n-1) seconds (±10 %)' }),
   })
   .strict()
   .superRefine((body, ctx) => {
