@@ -7,6 +7,7 @@ import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
 import { rerunTask } from '../../../src/tasks/rerun-task.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS } from '../../../src/tasks/retry-policy.js';
 import { idempotent } from '../../../src/platform/http/idempotency.js';
 import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
 import { getTaskPatch, keptAgentLog } from '../../../src/tasks/task-diff.js';
@@ -28,6 +29,13 @@ export const taskBody = (view: TaskView): z.input<typeof taskResponseSchema> => 
     ...view.task,
     queue_position: view.queue_position,
     blocked_reason: view.blocked_reason,
+    waiting_for: view.waiting_for ?? null,
+    waiting_message: view.waiting_message ?? null,
+    expected_start_at: view.expected_start_at ?? null,
+    // Tasks written before retries existed have one attempt and no history.
+    max_attempts: view.task.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+    retry_backoff_seconds: view.task.retry_backoff_seconds ?? DEFAULT_RETRY_BACKOFF_SECONDS,
+    attempt_history: view.task.attempt_history ?? [],
     diff_url: outcome?.diff_url ?? null,
     fetch_command: outcome?.fetch_command ?? null,
   };
