@@ -58,6 +58,9 @@ export function whyWaiting(task: Task, context: WaitingContext): Waiting {
   if (task.blocked_reason) {
     return { waiting_for: 'credits', waiting_message: `${task.blocked_reason}: the monthly credit limit of space ${task.space_id} is reached; it starts after the reset or an override`, earliestAt: null, estimable: false };
   }
+  if (context.maxConcurrent <= 0) {
+    return { waiting_for: 'slot', waiting_message: `Your limits allow 0 agents at once on the ${context.plan} plan; it starts when an admin raises them`, earliestAt: null, estimable: false };
+  }
   const agents = `${context.running} of ${context.maxConcurrent} agents running on the ${context.plan} plan`;
   const ahead = (context.queuePosition ?? 1) - 1;
   const message = context.running >= context.maxConcurrent ? agents : ahead > 0 ? `${agents}; ${plural(ahead, 'task')} ahead` : `${agents}; starting now`;

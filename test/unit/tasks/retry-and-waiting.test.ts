@@ -45,6 +45,7 @@ describe('why a pending task waits', () => {
     ['a retry', task({ max_attempts: 3 }, { not_before: '2026-10-26T01:02:00.000Z', attempt_history: [failedAttempt(1)] }), context, 'not_before', 'Retry: attempt 2 of 3 starts at 2026-10-26T01:02:00.000Z after attempt 1 failed: tests red'],
     ['hours', task(), { ...context, running: 0, hoursResetAt: new Date('2026-11-01T00:00:00Z') }, 'monthly_hours', 'All 10 agent-hours of this billing cycle on the free plan are used; they reset at 2026-11-01T00:00:00.000Z'],
     ['credits', task({}, { blocked_reason: 'Blocked (over quota)', space_id: 's1' }), { ...context, running: 0 }, 'credits', 'Blocked (over quota): the monthly credit limit of space s1 is reached; it starts after the reset or an override'],
+    ['no slot at all', task(), { ...context, running: 0, maxConcurrent: 0 }, 'slot', 'Your limits allow 0 agents at once on the free plan; it starts when an admin raises them'],
     ['a device', task({}, { execution_location: 'local', executor_id: 'tauri:mac' }), context, 'device', 'Waiting for device tauri:mac to lease it'],
   ] as const)('waits for %s', (_, pending, ctx, reason, message) => {
     expect(whyWaiting(pending, ctx)).toMatchObject({ waiting_for: reason, waiting_message: message });
