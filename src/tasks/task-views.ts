@@ -30,6 +30,8 @@ export interface TaskView {
 interface QueueSnapshot {
   pending: Task[];
   context: Omit<WaitingContext, 'queuePosition'>;
+  /** Why the user's whole queue is deferred (monthly hours), or null. */
+  deferredReason: string | null;
   slots: number;
   runningRemainingMinutes: number[];
   fallbackMinutes: number;
@@ -45,6 +47,7 @@ async function queueSnapshot(userId: string, now: Date): Promise<QueueSnapshot> 
   const fallbackMinutes = average ?? limits.max_task_duration_minutes;
   return {
     pending,
+    deferredReason: hoursResetAt && state.kind === 'deferred' ? state.reason : null,
     context: { now, plan: user.plan, running: user.running_count, maxConcurrent: limits.max_concurrent_agents, hoursResetAt, monthlyHours: limits.monthly_agent_hours },
     slots: Math.max(1, limits.max_concurrent_agents),
     runningRemainingMinutes: active.map((task) => remainingMinutes(task, fallbackMinutes, now)),
@@ -89,7 +92,7 @@ export async function viewTasks(userId: string, tasks: Task[], now = new Date())
   return tasks.map((task) => {
     if (task.status !== 'pending') return settled(task);
     const known = views.get(task.id);
-    const blocked = snapshot.context.hoursResetAt ? 'Monthly agent hours exhausted; starts when the billing cycle resets' : task.blocked_reason;
+    const blocked = snapshot.deferredReason ?? task.blocked_reason;
     if (known) return { ...known, task, blocked_reason: blocked };
     // Not on the orchestrator's index (routed to a device), or written a moment ago.
     const wait = whyWaiting(task, { ...snapshot.context, queuePosition: snapshot.pending.length + 1 });
@@ -137,7 +140,7 @@ export async function queueStatus(userId: string, now = new Date()): Promise<Que
     can_start_more: user.running_count < limits.max_concurrent_agents && remainingSeconds(user, limits) >= 60,
     monthly_hours_used: hours(user.hours_used_seconds),
     monthly_hours_limit: limits.monthly_agent_hours,
-    blocked_reason: snapshot.context.hoursResetAt ? 'Monthly agent hours exhausted; starts when the billing cycle resets' : null,
+    blocked_reason: snapshot.deferredReason,
     waiting_for: next?.waiting_for ?? null,
     waiting_message: next?.waiting_message ?? null,
     next_expected_start_at: next?.expected_start_at ?? null,
