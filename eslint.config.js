@@ -13,7 +13,7 @@ const RULE_FILES = [
   /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
   /^src\/scheduling\/spawn-timings\.ts$/,
-  /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
+  /^src\/tasks\/(task|callback-token|result-size|retry-policy|waiting)\.ts$/,
   /^src\/projects\/project\.ts$/,
   /^src\/scheduling\/shards\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,

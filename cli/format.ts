@@ -66,17 +66,48 @@ const truncate = (text: string, max: number): string => (text.length > max ? `${
 export function taskTable(tasks: Task[], style: Style, now: Date): string {
   if (tasks.length === 0) return 'No tasks.';
   return table(
-    ['TITLE', 'STATUS', 'POS', 'STARTED', 'DURATION', 'CREDITS', 'ID'],
+    ['TITLE', 'STATUS', 'POS', 'WAITING', 'STARTED', 'DURATION', 'CREDITS', 'ID'],
     tasks.map((task) => [
       truncate(task.title, 40),
       statusBadge(task, style),
       task.queue_position === null ? '-' : `#${task.queue_position}`,
+      waitingCell(task),
       task.started_at ? task.started_at.replace('T', ' ').slice(0, 16) : '-',
       task.started_at ? formatDuration((task.completed_at ? Date.parse(task.completed_at) : now.getTime()) - Date.parse(task.started_at)) : '-',
       String(task.actual_credits ?? task.estimated_credits),
       task.id,
     ]),
   );
+}
+
+/** "slot ~23:40": what a pending task waits for and when it should start (UTC). */
+function waitingCell(task: Task): string {
+  if (!task.waiting_for) return '-';
+  return task.expected_start_at ? `${task.waiting_for} ~${task.expected_start_at.slice(11, 16)}` : task.waiting_for;
+}
+
+/** "2 of 3 (1 failed: tests red)" for a task that retries; null for a single attempt. */
+function attemptsText(task: Task): string | null {
+  const history = task.attempt_history ?? [];
+  const max = task.max_attempts ?? 1;
+  if (max <= 1 && history.length <= 1) return null;
+  const failed = history.filter((attempt) => attempt.outcome === 'failed');
+  const last = failed.at(-1);
+  const done = history.length;
+  const current = task.status === 'pending' || task.status === 'claimed' || task.status === 'running' ? done + 1 : done;
+  return `${current} of ${max}${last ? ` (${failed.length} failed, last: ${last.failure_reason ?? 'no reason'})` : ''}`;
+}
+
+type QueueStatus = Schemas['QueueStatus'];
+
+/** `nightshift status`: the queue against the plan, and why the next task waits. */
+export function queueStatusText(status: QueueStatus): string {
+  const hours = status.monthly_hours_limit === null ? `${status.monthly_hours_used} agent-hours used (unlimited)` : `${status.monthly_hours_used} of ${status.monthly_hours_limit} agent-hours used`;
+  const lines = [`${status.running} of ${status.max_concurrent} agents running, ${status.pending} pending; ${hours}`];
+  if (status.waiting_message) lines.push(`Next: ${status.waiting_message}${status.next_expected_start_at ? `; expected to start about ${status.next_expected_start_at}` : ''}`);
+  const counts = Object.entries(status.waiting_counts ?? {}).filter(([, count]) => count > 0);
+  if (counts.length > 0) lines.push(`Waiting for: ${counts.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);
+  return lines.join('\n');
 }
 
 /** `nightshift show`: one task, field by field. */
@@ -86,7 +117,10 @@ export function taskDetails(task: Task, style: Style): string {
     ['title', task.title],
     ['status', statusBadge(task, style)],
     ['position', task.queue_position === null ? null : `#${task.queue_position}`],
-    ['waiting', task.blocked_reason],
+    ['waiting', task.waiting_message ?? task.blocked_reason],
+    ['expected', task.expected_start_at ? `starts about ${task.expected_start_at}` : null],
+    ['attempts', attemptsText(task)],
+    ['rerun of', task.rerun_of],
     ['priority', String(task.priority)],
     ['space', task.space_id],
     ['batch', task.batch_id],

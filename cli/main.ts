@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { createNightshiftClient, NightshiftApiError, type NightshiftClient, type Task, type TaskCreate, type BatchCreate } from '../src/client/client.js';
 import { configPath, readConfig, resolveConfig, writeConfig, type StoredConfig } from './config.js';
-import { batchProgressLine, batchReportText, deadlineAnswer, styleFor, table, taskDetails, taskTable } from './format.js';
+import { batchProgressLine, batchReportText, deadlineAnswer, queueStatusText, styleFor, table, taskDetails, taskTable } from './format.js';
 
 /*
  * `nightshift`: queue, watch and report from a terminal, on the typed client. Exit codes:
@@ -174,11 +174,23 @@ taskOptions(program.command('estimate').description('Where a task would run and 
 
 program
   .command('batch')
-  .argument('<file>', 'a YAML or JSON file: name, tasks, not_before, deadline, schedule')
-  .description('Create a batch from a file; prints the deadline answer')
+  .argument('<file>', 'a YAML or JSON file: name, tasks, not_before, deadline, schedule; or `rerun-failed`')
+  .argument('[batch-id]', 'with rerun-failed: the batch whose failed tasks to queue again')
+  .description('Create a batch from a file (prints the deadline answer), or `batch rerun-failed <batch-id>`: queue the failed tasks of its latest run again')
+  .option('--occurrence <key>', 'with rerun-failed: the run to take the failed tasks from (default: the latest)')
   .option('--json', "print the API's JSON")
-  .addHelpText('after', '\nExample:\n  $ nightshift batch examples/tonight.yaml')
-  .action(async (file: string, flags: { json?: boolean }) => {
+  .addHelpText('after', '\nExamples:\n  $ nightshift batch examples/tonight.yaml\n  $ nightshift batch rerun-failed <batch-id>')
+  .action(async (file: string, batchId: string | undefined, flags: { json?: boolean; occurrence?: string }) => {
+    if (file === 'rerun-failed') {
+      if (!batchId) throw new UsageError('give the batch id: nightshift batch rerun-failed <batch-id>');
+      const rerun = await client().rerunFailed(batchId, flags.occurrence ? { occurrence: flags.occurrence } : {});
+      if (flags.json) return printJson(rerun);
+      print(`Batch ${rerun.id}: ${rerun.tasks.length} failed ${rerun.tasks.length === 1 ? 'task' : 'tasks'} queued again as run ${rerun.occurrence?.key ?? ''}`);
+      for (const task of rerun.tasks) print(`  ${task.id}  ${task.title}  (rerun of ${task.rerun_of ?? '-'})`);
+      print(`Watch it: nightshift watch --batch ${rerun.id}`);
+      return;
+    }
+    if (batchId) throw new UsageError(`unexpected argument ${batchId}`);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -197,6 +209,38 @@ program
     const answer = deadlineAnswer(batch);
     if (answer) print(answer);
     print(`Watch it: nightshift watch --batch ${batch.id}`);
+  });
+
+program
+  .command('rerun')
+  .argument('<task-id>', 'a completed, failed or cancelled task')
+  .description('Queue a finished task again (rerun_of points back); flags override its fields')
+  .option('-t, --title <title>', 'another title')
+  .option('-d, --description <text>', 'another description')
+  .option('-p, --priority <n>', '1 (most urgent) .. 4', (value) => Number(value))
+  .option('--attempts <n>', 'max_attempts, 1-5', (value) => Number(value))
+  .option('--json', "print the API's JSON")
+  .addHelpText('after', '\nExamples:\n  $ nightshift rerun <task-id>\n  $ nightshift rerun <task-id> -d "use the new fixtures" --attempts 3')
+  .action(async (taskId: string, flags: { title?: string; description?: string; priority?: number; attempts?: number; json?: boolean }) => {
+    const body = {
+      ...(flags.title !== undefined ? { title: flags.title } : {}),
+      ...(flags.description !== undefined ? { description: flags.description } : {}),
+      ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
+      ...(flags.attempts !== undefined ? { max_attempts: flags.attempts } : {}),
+    };
+    const task = await client().rerunTask(taskId, body);
+    if (flags.json) return printJson(task);
+    print(`Queued ${task.id} (rerun of ${taskId})${task.queue_position ? `, position ${task.queue_position}` : ''}${task.waiting_message ? ` — ${task.waiting_message}` : ''}`);
+  });
+
+program
+  .command('status')
+  .description('Your queue: running and pending against the plan, and why the next task waits')
+  .option('--json', "print the API's JSON")
+  .action(async (flags: { json?: boolean }) => {
+    const status = await client().queueStatus();
+    if (flags.json) return printJson(status);
+    print(queueStatusText(status));
   });
 
 program

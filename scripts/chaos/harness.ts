@@ -584,7 +584,7 @@ class ChaosRun {
       const sk = String(item.sk);
       if (pk.startsWith('TASK#') && sk === 'TASK') tasks.push(fromItem(item));
       else if (pk.startsWith('USER#') && sk === 'PROFILE') accounts.push(item as unknown as UserAccount);
-      else if (sk === 'LEDGER#CHARGE' || sk === 'LEDGER#REFUND') {
+      else if (sk.startsWith('LEDGER#CHARGE') || sk.startsWith('LEDGER#REFUND')) {
         ledger.push({ taskId: String(item.task_id), spaceId: String(item.space_id), reason: String(item.reason), units: Number(item.units ?? 0), monthlyWindow: (item.monthly_window as string | null) ?? null });
       } else if (pk.startsWith('SPACE#') && sk.startsWith('USAGE#')) {
         counters.push({ spaceId: String(item.space_id), window: String(item.window), usedUnits: Number(item.used_units ?? 0) });

@@ -181,7 +181,8 @@ export function accountForTransition(
   }
   if (before && isActive(before.status) && !isActive(after.status)) {
     next.running_count = Math.max(0, next.running_count - 1);
-    next = settleHours(next, before, after.status === 'pending' ? 0 : (after.used_seconds ?? 0));
+    // A retried attempt goes back to pending with the time it used; a stale claim carries none.
+    next = settleHours(next, before, after.used_seconds ?? 0);
   }
   return next;
 }

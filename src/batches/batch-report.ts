@@ -1,5 +1,5 @@
 import { buildBatchReport, type BatchReport } from './report.js';
-import { ONE_OFF_OCCURRENCE, type Batch, type BatchOccurrence } from './batch.js';
+import { isRerunKey, ONE_OFF_OCCURRENCE, type Batch, type BatchOccurrence } from './batch.js';
 import { DomainError, ValidationError } from '../platform/errors.js';
 import { getOccurrence, listOccurrences } from './batch-store.js';
 import { floorToMinute } from './schedule.js';
@@ -14,6 +14,7 @@ export interface BatchReportView {
 }
 
 function occurrenceKeyOf(batch: Batch, requested: string): string {
+  if (isRerunKey(requested)) return requested;
   if (!batch.schedule) {
     if (requested !== ONE_OFF_OCCURRENCE) throw new DomainError('NOT_FOUND', `Batch ${batch.id} runs once; its only occurrence is "${ONE_OFF_OCCURRENCE}"`);
     return ONE_OFF_OCCURRENCE;

@@ -94,6 +94,19 @@ export function advanceBatchItem(batchId: string, occurrenceKeyValue: string, ne
   };
 }
 
+/** A transaction item making a rerun the batch's latest run (whatever its status: finished work may always be rerun). */
+export function recordRerunItem(batchId: string, occurrenceKeyValue: string): TransactItem {
+  return {
+    Update: {
+      TableName: getConfig().tableName,
+      Key: headerKey(batchId),
+      UpdateExpression: 'SET last_occurrence_key = :key ADD occurrence_count :one',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':key': occurrenceKeyValue, ':one': 1 },
+    },
+  };
+}
+
 /** A transaction item creating an occurrence record; it fails if the occurrence already ran. */
 export function putOccurrenceItem(occurrence: BatchOccurrence): TransactItem {
   const item: Record<string, unknown> = { ...occurrence, ...occurrenceKey(occurrence.batch_id, occurrence.key) };

@@ -5,7 +5,8 @@ import { BatchNotFoundError, type Batch, type BatchOccurrence } from './batch.js
 import { TERMINAL_STATUSES, type Task } from '../tasks/task.js';
 import { limitsOf } from '../accounts/account.js';
 import { getBatch, getBatchTemplate, getOccurrence, listUserBatches, type BatchPage } from './batch-store.js';
-import { getTask, listPendingTasks, listUserTasks, pendingSortKey } from '../tasks/task-store.js';
+import { getTask, listPendingTasks, pendingSortKey } from '../tasks/task-store.js';
+import { activeTasksOf, recentAverageMinutes, remainingMinutes } from '../tasks/queue-forecast.js';
 import { getUser } from '../accounts/user-store.js';
 import { type TaskView } from '../tasks/task-views.js';
 import { RESUME_STALLED_AFTER_SECONDS, finishOccurrence } from './materialize.js';
@@ -47,20 +48,6 @@ export async function latestOccurrence(batch: Batch, now: Date): Promise<BatchOc
     return getOccurrence(batch.id, occurrence.key);
   }
   return occurrence;
-}
-
-async function activeTasksOf(userId: string): Promise<Task[]> {
-  const [claimed, running] = await Promise.all(
-    (['claimed', 'running'] as const).map((status) => listUserTasks(userId, { status, limit: 100 })),
-  );
-  return [...(claimed?.tasks ?? []), ...(running?.tasks ?? [])];
-}
-
-/** The user's recent average run, in minutes, or null without history. */
-async function recentAverageMinutes(userId: string): Promise<number | null> {
-  const { tasks } = await listUserTasks(userId, { status: 'completed', limit: 20 });
-  const runs = tasks.map((task) => task.used_seconds ?? 0).filter((seconds) => seconds > 0);
-  return runs.length === 0 ? null : runs.reduce((sum, seconds) => sum + seconds, 0) / runs.length / 60;
 }
 
 function hhmm(instant: string, timezone: string): string {
@@ -123,11 +110,7 @@ async function forecast(batch: Batch, occurrence: BatchOccurrence | null, runTas
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const fallback = (await recentAverageMinutes(batch.user_id)) ?? limits.max_task_duration_minutes;
   const [active, pending] = await Promise.all([activeTasksOf(batch.user_id), listPendingTasks(batch.user_id)]);
-  const remaining = (task: Task): number => {
-    const started = Date.parse(task.started_at ?? task.claimed_at ?? now.toISOString());
-    const left = Math.max(0, (task.estimated_minutes ?? fallback) - (now.getTime() - started) / 60_000);
-    return task.timeout_at ? Math.min(left, Math.max(0, (Date.parse(task.timeout_at) - now.getTime()) / 60_000)) : left;
-  };
+  const remaining = (task: Task): number => remainingMinutes(task, fallback, now);
   // Other pending work the orchestrator takes before this run's last task (priority, then age).
   const runIds = new Set(runTasks.map((task) => task.id));
   const last = run.pending.at(-1);

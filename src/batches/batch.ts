@@ -27,6 +27,10 @@ export interface Batch {
   cancelled_at: string | null;
 }
 
+/** Runs queued by rerun-failed are keyed `rerun-<UTC second>` (e.g. rerun-2026-10-26T07:12:03Z). */
+export const rerunKey = (now: Date): string => `rerun-${now.toISOString().slice(0, 19)}Z`;
+export const isRerunKey = (key: string): boolean => key.startsWith('rerun-');
+
 /** The one occurrence of a one-off batch, materialized when the batch is created. */
 export const ONE_OFF_OCCURRENCE = 'once';
 
@@ -42,7 +46,7 @@ export type OccurrenceState = 'materializing' | 'enqueued' | 'skipped';
 export interface BatchOccurrence {
   batch_id: string;
   user_id: string;
-  /** `once`, or the occurrence's UTC minute (occurrenceKey). */
+  /** `once`, the occurrence's UTC minute (occurrenceKey), or a rerun's key (rerunKey). */
   key: string;
   /** When the occurrence was due; null for a one-off batch. */
   scheduled_for: string | null;

@@ -72,6 +72,40 @@ export function estimateBatchCompletion(input: BatchEtaInput): BatchEta {
   };
 }
 
+/** One pending task for `estimateStartTimes`: how long it takes and the earliest it may start. */
+export interface QueuedWork {
+  minutes: number | null;
+  /** not_before, a quota reset, or null for now. */
+  earliestAt: Date | null;
+}
+
+/**
+ * When each of the user's pending tasks is expected to start, by the same list simulation as
+ * estimateBatchCompletion: `slots` lanes, first taken by running work, then by `queued` in claim
+ * order, except that work which may not start yet (not_before, a quota reset) is passed by the
+ * work behind it, as the orchestrator does. Answers the start times in the order given.
+ */
+export function estimateStartTimes(input: {
+  now: Date;
+  slots: number;
+  runningRemainingMinutes: readonly number[];
+  queued: readonly QueuedWork[];
+  fallbackMinutes: number;
+  maxTaskMinutes: number;
+}): Date[] {
+  const slots = Math.max(1, Math.floor(input.slots));
+  const maxTaskMinutes = input.maxTaskMinutes > 0 ? input.maxTaskMinutes : 1;
+  const cap = (minutes: number): number => (Number.isFinite(minutes) ? Math.min(Math.max(minutes, 0), maxTaskMinutes) : maxTaskMinutes);
+  const nowMs = input.now.getTime();
+  const lanes = new Lanes(slots, input.runningRemainingMinutes.map((minutes) => nowMs + cap(minutes) * MINUTE_MS));
+  const order = input.queued
+    .map((work, index) => ({ index, earliest: Math.max(nowMs, work.earliestAt?.getTime() ?? nowMs), minutes: cap(work.minutes ?? input.fallbackMinutes) }))
+    .sort((a, b) => a.earliest - b.earliest || a.index - b.index);
+  const starts: Date[] = new Array<Date>(input.queued.length);
+  for (const work of order) starts[work.index] = new Date(lanes.run(work.earliest, work.minutes) - work.minutes * MINUTE_MS);
+  return starts;
+}
+
 /** Parallel lanes that start work strictly in the order it is handed in, as the orchestrator claims it. */
 class Lanes {
   /** Finish times of the work occupying a lane, ascending. */

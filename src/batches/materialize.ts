@@ -58,6 +58,7 @@ function occurrenceTasks(plan: RunPlan, occurrence: BatchOccurrence): Task[] {
       id: occurrence.task_ids[index] ?? batchTaskId(plan.batch.id, occurrence.key, index),
       batch_id: plan.batch.id,
       not_before: later(occurrence.not_before, template.not_before ? new Date(template.not_before).toISOString() : null),
+      ...plan.taskExtras?.[index],
     }),
   );
 }
@@ -94,6 +95,8 @@ export interface RunPlan {
   templates: TaskCreate[];
   /** Routing fields per task (placeAll). */
   placements: Partial<Task>[];
+  /** More fields per task (a rerun's `rerun_of`). */
+  taskExtras?: Partial<Task>[];
   key: string;
   scheduledFor: string | null;
   notBefore: string | null;

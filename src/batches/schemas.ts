@@ -77,3 +77,8 @@ export const batchTriggerEventSchema = z
   })
   .strict();
 export type BatchTriggerEvent = z.infer<typeof batchTriggerEventSchema>;
+
+/** Body of POST /api/v1/batches/{id}/rerun-failed: which run's failed tasks (default: the latest run). */
+export const batchRerunFailedSchema = z
+  .object({ occurrence: z.string().trim().min(1).max(64).optional().meta({ description: '`once`, an occurrence key or a rerun key (default: the latest run)' }) })
+  .strict();

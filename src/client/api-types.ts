@@ -138,6 +138,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks/{id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a new task from a finished one (completed, failed or cancelled), with rerun_of pointing back; the body overrides fields */
+        post: operations["rerunTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batches": {
         parameters: {
             query?: never;
@@ -185,6 +202,23 @@ export interface paths {
         get: operations["getBatchReport"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches/{id}/rerun-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue the failed tasks of a run (default: the latest) again as a new run of the batch, each with rerun_of */
+        post: operations["rerunFailedBatchTasks"];
         delete?: never;
         options?: never;
         head?: never;
@@ -467,6 +501,37 @@ export interface components {
             not_before?: string;
             estimated_minutes?: number;
             base_ref?: string;
+            /**
+             * @description Attempts in all when a run fails (agent failure, lost sandbox, timeout)
+             * @default 1
+             */
+            max_attempts?: number;
+            /**
+             * @description Attempt n+1 waits this x 2^(n-1) seconds (±10 %)
+             * @default 60
+             */
+            retry_backoff_seconds?: number;
+        };
+        TaskRerun: {
+            title?: string;
+            description?: string;
+            project_id?: string | null;
+            priority?: number;
+            space_id?: string;
+            group_id?: string | null;
+            /** @enum {string} */
+            execution_preference?: "local" | "remote" | "auto" | "cost_optimized" | "performance_optimized";
+            input?: {
+                [key: string]: unknown;
+            } | null;
+            estimated_tokens?: number | null;
+            model?: string | null;
+            /** Format: date-time */
+            not_before?: string;
+            estimated_minutes?: number | null;
+            base_ref?: string | null;
+            max_attempts?: number;
+            retry_backoff_seconds?: number;
         };
         TaskResult: {
             /** @enum {string} */
@@ -513,6 +578,10 @@ export interface components {
                 cron: string;
                 timezone: string;
             };
+        };
+        BatchRerunFailed: {
+            /** @description `once`, an occurrence key or a rerun key (default: the latest run) */
+            occurrence?: string;
         };
         PlanChange: {
             /** @enum {string} */
@@ -637,7 +706,14 @@ export interface components {
          *       "pull_request_url": null,
          *       "push_error": null,
          *       "diff_url": null,
-         *       "fetch_command": null
+         *       "fetch_command": null,
+         *       "max_attempts": 2,
+         *       "retry_backoff_seconds": 60,
+         *       "attempt_history": [],
+         *       "rerun_of": null,
+         *       "waiting_for": "slot",
+         *       "waiting_message": "1 of 1 agents running on the free plan",
+         *       "expected_start_at": "2026-10-25T22:40:00.000Z"
          *     }
          */
         Task: {
@@ -781,6 +857,54 @@ export interface components {
              * @default null
              */
             fetch_command: string | null;
+            /**
+             * @description Attempts in all when a run fails (1-5)
+             * @default null
+             */
+            max_attempts: number | null;
+            /**
+             * @description Attempt n+1 waits this x 2^(n-1) seconds (with jitter)
+             * @default null
+             */
+            retry_backoff_seconds: number | null;
+            /**
+             * @description Every attempt that ended, oldest first; `attempts` counts claims
+             * @default null
+             */
+            attempt_history: {
+                attempt: number;
+                started_at: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-10-26T01:00:00.000Z
+                 */
+                ended_at: string;
+                /** @enum {string} */
+                outcome: "completed" | "failed" | "cancelled";
+                failure_reason: string | null;
+                hours: number;
+                credits: number | null;
+            }[] | null;
+            /**
+             * @description The finished task this one was queued again from
+             * @default null
+             */
+            rerun_of: string | null;
+            /**
+             * @description Pending tasks: what the task waits for
+             * @default null
+             */
+            waiting_for: ("slot" | "not_before" | "monthly_hours" | "credits" | "device" | "batch_start") | null;
+            /**
+             * @description Pending tasks: why it waits, for people
+             * @default null
+             */
+            waiting_message: string | null;
+            /**
+             * @description Pending tasks: when it is expected to start (the batch ETA simulation); null when unknown
+             * @default null
+             */
+            expected_start_at: string | null;
         };
         TaskList: components["schemas"]["Task"][];
         QueueStatus: {
@@ -792,6 +916,25 @@ export interface components {
             /** @description null: unlimited */
             monthly_hours_limit: number | null;
             blocked_reason: string | null;
+            /**
+             * @description What the next task in the queue waits for
+             * @default null
+             */
+            waiting_for: ("slot" | "not_before" | "monthly_hours" | "credits" | "device" | "batch_start") | null;
+            /** @default null */
+            waiting_message: string | null;
+            /**
+             * @description When the next pending task is expected to start
+             * @default null
+             */
+            next_expected_start_at: string | null;
+            /**
+             * @description Pending tasks by what they wait for
+             * @default null
+             */
+            waiting_counts: {
+                [key: string]: number;
+            } | null;
         };
         TaskEstimate: {
             /** @enum {string} */
@@ -1380,6 +1523,54 @@ export interface components {
              * @default null
              */
             fetch_command: string | null;
+            /**
+             * @description Attempts in all when a run fails (1-5)
+             * @default null
+             */
+            max_attempts: number | null;
+            /**
+             * @description Attempt n+1 waits this x 2^(n-1) seconds (with jitter)
+             * @default null
+             */
+            retry_backoff_seconds: number | null;
+            /**
+             * @description Every attempt that ended, oldest first; `attempts` counts claims
+             * @default null
+             */
+            attempt_history: {
+                attempt: number;
+                started_at: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-10-26T01:00:00.000Z
+                 */
+                ended_at: string;
+                /** @enum {string} */
+                outcome: "completed" | "failed" | "cancelled";
+                failure_reason: string | null;
+                hours: number;
+                credits: number | null;
+            }[] | null;
+            /**
+             * @description The finished task this one was queued again from
+             * @default null
+             */
+            rerun_of: string | null;
+            /**
+             * @description Pending tasks: what the task waits for
+             * @default null
+             */
+            waiting_for: ("slot" | "not_before" | "monthly_hours" | "credits" | "device" | "batch_start") | null;
+            /**
+             * @description Pending tasks: why it waits, for people
+             * @default null
+             */
+            waiting_message: string | null;
+            /**
+             * @description Pending tasks: when it is expected to start (the batch ETA simulation); null when unknown
+             * @default null
+             */
+            expected_start_at: string | null;
             callback_token: string;
             callback_url: string | null;
         };
@@ -1431,7 +1622,7 @@ export interface components {
                  * @description Stable code for programs
                  * @enum {string}
                  */
-                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "CONFLICT" | "IDEMPOTENCY_CONFLICT" | "TASK_NOT_FINISHED" | "NOTHING_TO_RERUN" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                 /** @description Text for people */
                 message: string;
                 /** @description For VALIDATION_ERROR: the issues found, clipped */
@@ -1610,7 +1801,10 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1673,7 +1867,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description NO_LOCAL_EXECUTOR; CONFLICT */
+            /** @description NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2195,6 +2389,115 @@ export interface operations {
             };
         };
     };
+    rerunTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "description": "Try again with the new fixtures",
+                 *       "priority": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["TaskRerun"];
+            };
+        };
+        responses: {
+            /** @description Task */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed; TOO_MANY_PENDING */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MONTHLY_LIMIT_REACHED; CREDIT_LIMIT_REACHED; FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TASK_NOT_FOUND; NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TASK_NOT_FINISHED; NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listBatches: {
         parameters: {
             query?: {
@@ -2261,7 +2564,10 @@ export interface operations {
     createBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2331,7 +2637,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description NO_LOCAL_EXECUTOR; CONFLICT */
+            /** @description NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2560,6 +2866,110 @@ export interface operations {
             };
             /** @description NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rerunFailedBatchTasks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["BatchRerunFailed"];
+            };
+        };
+        responses: {
+            /** @description BatchCreated */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchCreated"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed; TOO_MANY_PENDING */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MONTHLY_LIMIT_REACHED; CREDIT_LIMIT_REACHED; FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOTHING_TO_RERUN; NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -83,6 +83,8 @@ function retryingFetch(options: ClientOptions): (request: Request) => Promise<Re
   };
 }
 
+const newKey = (): string => globalThis.crypto.randomUUID();
+
 type Answer<T> = { data?: T; error?: unknown; response: Response };
 
 /** The data of a successful answer, or the API's error as a NightshiftApiError. */
@@ -127,7 +129,10 @@ export function createNightshiftClient(options: ClientOptions) {
     api,
     health: async () => unwrap(await api.GET('/api/v1/health')),
     openapi: async () => unwrap(await api.GET('/api/v1/openapi.json')),
-    createTask: async (body: TaskCreate) => unwrap(await api.POST('/api/v1/tasks', { body })),
+    /** Sent with a fresh Idempotency-Key, so the client's own retries (503) never queue twice. */
+    createTask: async (body: TaskCreate, idempotencyKey: string = newKey()) => unwrap(await api.POST('/api/v1/tasks', { body, headers: { 'Idempotency-Key': idempotencyKey } })),
+    rerunTask: async (taskId: string, body: Schemas['TaskRerun'] = {}, idempotencyKey: string = newKey()) =>
+      unwrap(await api.POST('/api/v1/tasks/{id}/rerun', { params: { path: { id: taskId } }, body, headers: { 'Idempotency-Key': idempotencyKey } })),
     estimateTask: async (body: TaskCreate) => unwrap(await api.POST('/api/v1/tasks/estimate', { body })),
     getTask: async (taskId: string) => unwrap(await api.GET('/api/v1/tasks/{id}', id(taskId))),
     cancelTask: async (taskId: string) => unwrap(await api.DELETE('/api/v1/tasks/{id}', id(taskId))),
@@ -135,7 +140,9 @@ export function createNightshiftClient(options: ClientOptions) {
     queueStatus: async () => unwrap(await api.GET('/api/v1/tasks/queue-status')),
     listTasks,
     allTasks: (query: { status?: TaskStatus; limit?: number } = {}) => every((cursor) => listTasks({ ...query, cursor })),
-    createBatch: async (body: BatchCreate) => unwrap(await api.POST('/api/v1/batches', { body })),
+    createBatch: async (body: BatchCreate, idempotencyKey: string = newKey()) => unwrap(await api.POST('/api/v1/batches', { body, headers: { 'Idempotency-Key': idempotencyKey } })),
+    rerunFailed: async (batchId: string, body: Schemas['BatchRerunFailed'] = {}, idempotencyKey: string = newKey()) =>
+      unwrap(await api.POST('/api/v1/batches/{id}/rerun-failed', { params: { path: { id: batchId } }, body, headers: { 'Idempotency-Key': idempotencyKey } })),
     getBatch: async (batchId: string) => unwrap(await api.GET('/api/v1/batches/{id}', id(batchId))),
     cancelBatch: async (batchId: string) => unwrap(await api.DELETE('/api/v1/batches/{id}', id(batchId))),
     batchReport: async (batchId: string, occurrence?: string) =>

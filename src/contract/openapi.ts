@@ -40,6 +40,15 @@ const ERROR_TEXT: Partial<Record<ErrorCode | 'INTERNAL_ERROR', string>> = {
   UNAUTHORIZED: 'no valid credentials',
   INTERNAL_ERROR: 'a fault on our side; nothing about the request',
   SERVICE_UNAVAILABLE: 'a dependency is briefly unavailable; retry after Retry-After seconds',
+  IDEMPOTENCY_CONFLICT: 'the Idempotency-Key was used with another request in the last 24 hours',
+};
+
+const IDEMPOTENCY_KEY_PARAMETER: JsonSchema = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
 };
 
 /** Codes every route of a kind can answer, on top of the route's own. */
@@ -115,7 +124,7 @@ function operationObject(operation: Operation, auth: RouteAuth): JsonSchema {
       content: { 'application/json': { schema: ref('Error') } },
     };
   }
-  const params = [...parameters(operation.path, 'path'), ...parameters(operation.query, 'query')];
+  const params = [...parameters(operation.path, 'path'), ...parameters(operation.query, 'query'), ...(operation.idempotent ? [IDEMPOTENCY_KEY_PARAMETER] : [])];
   return {
     operationId: operation.operationId,
     tags: [operation.tag],

@@ -5,7 +5,7 @@ import { limitsChangeSchema, planChangeSchema } from '../accounts/schemas.js';
 import { userLimitsResponseSchema } from '../accounts/responses.js';
 import { apiKeyCreateSchema } from '../api-keys/schemas.js';
 import { apiKeyCreatedResponseSchema, apiKeyListResponseSchema, apiKeyRevokedResponseSchema } from '../api-keys/responses.js';
-import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema } from '../batches/schemas.js';
+import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema, batchRerunFailedSchema } from '../batches/schemas.js';
 import {
   batchCancelledResponseSchema,
   batchCreatedResponseSchema,
@@ -17,7 +17,7 @@ import { executorIdParamSchema, executorRegistrationSchema, leaseQuerySchema } f
 import { executorListResponseSchema, executorResponseSchema, leaseResponseSchema } from '../executors/responses.js';
 import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../spaces/schemas.js';
 import { ledgerResponseSchema, overrideResponseSchema, spaceQuotaResponseSchema, spaceResponseSchema } from '../spaces/responses.js';
-import { idParamSchema, taskCreateSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
+import { idParamSchema, taskCreateSchema, taskRerunSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
 import { projectListQuerySchema, projectPutSchema } from '../projects/schemas.js';
 import { projectDeletedResponseSchema, projectListResponseSchema, projectResponseSchema } from '../projects/responses.js';
 import {
@@ -48,6 +48,8 @@ export interface Operation {
   readonly path?: z.ZodType;
   /** Success answers by status; `null` is an answer without a body (204); a `TextAnswer` is not JSON. */
   readonly responses: Readonly<Record<number, (Named & { readonly headers?: readonly ResponseHeader[] }) | TextAnswer | null>>;
+  /** Honours the Idempotency-Key header (src/platform/http/idempotency.ts). */
+  readonly idempotent?: true;
   /** Error codes this route answers beyond the ones every route can (validation, auth, 5xx). */
   readonly errors?: readonly ErrorCode[];
 }
@@ -76,7 +78,18 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: 'Queue a task',
     body: { ...TaskCreate, example: taskCreateExample },
     responses: { 201: Task },
-    errors: ['TOO_MANY_PENDING', 'MONTHLY_LIMIT_REACHED', 'CREDIT_LIMIT_REACHED', 'NO_LOCAL_EXECUTOR', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE'],
+    idempotent: true,
+    errors: ['TOO_MANY_PENDING', 'MONTHLY_LIMIT_REACHED', 'CREDIT_LIMIT_REACHED', 'NO_LOCAL_EXECUTOR', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'IDEMPOTENCY_CONFLICT', 'PAYLOAD_TOO_LARGE'],
+  },
+  'POST /api/v1/tasks/{id}/rerun': {
+    operationId: 'rerunTask',
+    tag: 'tasks',
+    summary: 'Queue a new task from a finished one (completed, failed or cancelled), with rerun_of pointing back; the body overrides fields',
+    path: idParamSchema,
+    body: { ...n('TaskRerun', taskRerunSchema), example: { description: 'Try again with the new fixtures', priority: 1 } },
+    responses: { 201: Task },
+    idempotent: true,
+    errors: ['TASK_NOT_FOUND', 'TASK_NOT_FINISHED', 'TOO_MANY_PENDING', 'MONTHLY_LIMIT_REACHED', 'CREDIT_LIMIT_REACHED', 'NO_LOCAL_EXECUTOR', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'IDEMPOTENCY_CONFLICT'],
   },
   'GET /api/v1/tasks': {
     operationId: 'listTasks',
@@ -164,7 +177,18 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       example: { name: 'tonight', not_before: '2026-10-26T01:00:00+01:00', deadline: '2026-10-26T07:00:00+01:00', tasks: [taskCreateExample] },
     },
     responses: { 201: n('BatchCreated', batchCreatedResponseSchema) },
-    errors: ['TOO_MANY_PENDING', 'MONTHLY_LIMIT_REACHED', 'CREDIT_LIMIT_REACHED', 'NO_LOCAL_EXECUTOR', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE'],
+    idempotent: true,
+    errors: ['TOO_MANY_PENDING', 'MONTHLY_LIMIT_REACHED', 'CREDIT_LIMIT_REACHED', 'NO_LOCAL_EXECUTOR', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'IDEMPOTENCY_CONFLICT', 'PAYLOAD_TOO_LARGE'],
+  },
+  'POST /api/v1/batches/{id}/rerun-failed': {
+    operationId: 'rerunFailedBatchTasks',
+    tag: 'batches',
+    summary: "Queue the failed tasks of a run (default: the latest) again as a new run of the batch, each with rerun_of",
+    path: idParamSchema,
+    body: { ...n('BatchRerunFailed', batchRerunFailedSchema), example: {} },
+    responses: { 201: n('BatchCreated', batchCreatedResponseSchema) },
+    idempotent: true,
+    errors: ['NOT_FOUND', 'NOTHING_TO_RERUN', 'TOO_MANY_PENDING', 'MONTHLY_LIMIT_REACHED', 'CREDIT_LIMIT_REACHED', 'NO_LOCAL_EXECUTOR', 'FORBIDDEN', 'CONFLICT', 'IDEMPOTENCY_CONFLICT'],
   },
   'GET /api/v1/batches': {
     operationId: 'listBatches',

@@ -27,6 +27,8 @@ import { deleteWaiter, getSpace, getUsageUnits, listWaiters, putWaiter, spaceUnc
 import { releaseExecutorSlotItem } from '../executors/executor-store.js';
 import { transact, TransactionConflictError, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
+import { getTask } from '../tasks/task-store.js';
+import { priorUsage, runAttempt } from '../tasks/retry-policy.js';
 
 /** The badge a task shows while it waits for its space's monthly credits. */
 export const OVER_QUOTA_BADGE = 'Blocked (over quota)';
@@ -160,7 +162,8 @@ export async function loadQuotaState(spaceId: string, now: Date): Promise<QuotaS
  * `CreditEstimateExceedsLimitError` when it never can (the limit was lowered below it).
  */
 export async function creditChargeItems(task: Task, now: Date): Promise<TransactItem[]> {
-  if (await getChargeEntry(task.id)) return [];
+  const attempt = runAttempt(task);
+  if (await getChargeEntry(task.id, attempt)) return [];
   const state = await loadQuotaState(task.space_id, now);
   const units = creditsToUnits(task.estimated_credits);
   const items: TransactItem[] = [];
@@ -187,7 +190,7 @@ export async function creditChargeItems(task: Task, now: Date): Promise<Transact
   }
   items.push(
     putLedgerItem({
-      id: `charge:${task.id}`,
+      id: attempt === 1 ? `charge:${task.id}` : `charge:${task.id}#${attempt}`,
       task_id: task.id,
       space_id: state.quotaSpaceId,
       task_space_id: task.space_id,
@@ -201,6 +204,7 @@ export async function creditChargeItems(task: Task, now: Date): Promise<Transact
       monthly_window: units > 0 ? state.monthly.key : null,
       note: null,
       expires_at: null,
+      ...(attempt === 1 ? {} : { attempt }),
     }),
   );
   return items;
@@ -252,10 +256,14 @@ export function settlementItems(before: Task, after: Task, charge: LedgerEntry |
   if (before.status === 'running' && before.execution_location === 'local' && before.executor_id) {
     items.push(releaseExecutorSlotItem(before.user_id, before.executor_id));
   }
+  const attempt = runAttempt(before);
   // Read as uncharged but started meanwhile? Then this must not settle without its charge.
-  if (!charge && before.status !== 'pending') items.push(noChargeItem(before.id));
+  if (!charge && before.status !== 'pending') items.push(noChargeItem(before.id, attempt));
   if (!charge || after.actual_credits === null) return items;
-  const refundUnits = charge.units - creditsToUnits(after.actual_credits);
+  // The charge read belongs to another attempt (the task moved on meanwhile): read again.
+  if ((charge.attempt ?? 1) !== attempt) throw new TransactionConflictError([]);
+  // `actual_credits` is the total over the attempts; this attempt's part is what settles its charge.
+  const refundUnits = charge.units - creditsToUnits(after.actual_credits - (priorUsage(before).credits ?? 0));
   if (refundUnits <= 0) return items;
   for (const window of [charge.weekly_window, charge.monthly_window]) {
     if (window) items.push(usageChangeItem(charge.space_id, window, -refundUnits, now));
@@ -263,7 +271,7 @@ export function settlementItems(before: Task, after: Task, charge: LedgerEntry |
   items.push(
     putLedgerItem({
       ...charge,
-      id: `refund:${before.id}`,
+      id: attempt === 1 ? `refund:${before.id}` : `refund:${before.id}#${attempt}`,
       credits: -unitsToCredits(refundUnits),
       units: -refundUnits,
       reason: 'refund',
@@ -279,12 +287,14 @@ export function settlementItems(before: Task, after: Task, charge: LedgerEntry |
  * with the charge, so a refund is never missed.
  */
 export async function withTaskCharge<T>(taskId: string, run: (charge: LedgerEntry | null) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const charge = await getChargeEntry(taskId);
+  for (let round = 1; ; round++) {
+    // The charge of the attempt in progress (a retried task has one per attempt).
+    const task = await getTask(taskId);
+    const charge = await getChargeEntry(taskId, task ? runAttempt(task) : 1);
     try {
       return await run(charge);
     } catch (error) {
-      if (!(error instanceof TransactionConflictError) || charge || attempt >= 3) throw error;
+      if (!(error instanceof TransactionConflictError) || round >= 3) throw error;
     }
   }
 }

@@ -6,8 +6,8 @@ import type { TransactItem } from '../platform/dynamodb/transact.js';
 
 /*
  * The credit ledger, append-only; each row is written in the transaction that moves the counters it explains.
- *   charge:   pk TASK#<task>,  sk LEDGER#CHARGE           at most one per task: a task is charged exactly once
- *   refund:   pk TASK#<task>,  sk LEDGER#REFUND           at most one per task
+ *   charge:   pk TASK#<task>,  sk LEDGER#CHARGE[#<attempt>]   at most one per attempt: each attempt is charged exactly once
+ *   refund:   pk TASK#<task>,  sk LEDGER#REFUND[#<attempt>]   at most one per attempt (the first attempt has no suffix)
  *   override: pk SPACE#<space>, sk LEDGER#OVERRIDE#<id>
  * Indexes (the generic ones, with their own key prefixes):
  *   byUser:       gsi1pk SPACE#<charged space>#LEDGER, gsi1sk <created_at>#<id>   a space's ledger, newest first
@@ -42,6 +42,8 @@ export interface LedgerEntry {
   /** Override rows: the admin's reason and when the grant ends. */
   note: string | null;
   expires_at: string | null;
+  /** Charges and refunds: the task's attempt (see tasks/retry-policy); absent means the first. */
+  attempt?: number;
 }
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
@@ -49,8 +51,10 @@ const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
 function baseKey(entry: LedgerEntry): { pk: string; sk: string } {
   if (entry.reason === 'override') return { pk: `SPACE#${entry.space_id}`, sk: `LEDGER#OVERRIDE#${entry.id}` };
   if (!entry.task_id) throw new Error(`a ${entry.reason} ledger row needs a task`);
-  return { pk: `TASK#${entry.task_id}`, sk: entry.reason === 'charge' ? 'LEDGER#CHARGE' : 'LEDGER#REFUND' };
+  return { pk: `TASK#${entry.task_id}`, sk: attemptSortKey(entry.reason === 'charge' ? 'LEDGER#CHARGE' : 'LEDGER#REFUND', entry.attempt ?? 1) };
 }
+
+const attemptSortKey = (base: string, attempt: number): string => (attempt <= 1 ? base : `${base}#${attempt}`);
 
 const ledgerPartition = (spaceId: string): string => `SPACE#${spaceId}#LEDGER`;
 
@@ -71,20 +75,20 @@ export function putLedgerItem(entry: LedgerEntry): TransactItem {
   return { Put: { TableName: getConfig().tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
-/** The charge row of a task, if it was charged. */
-export async function getChargeEntry(taskId: string): Promise<LedgerEntry | null> {
+/** The charge row of a task's attempt, if it was charged. */
+export async function getChargeEntry(taskId: string, attempt = 1): Promise<LedgerEntry | null> {
   const result = await ddb().send(
-    new GetCommand({ TableName: getConfig().tableName, Key: { pk: `TASK#${taskId}`, sk: 'LEDGER#CHARGE' }, ConsistentRead: true }),
+    new GetCommand({ TableName: getConfig().tableName, Key: { pk: `TASK#${taskId}`, sk: attemptSortKey('LEDGER#CHARGE', attempt) }, ConsistentRead: true }),
   );
   return result.Item ? toEntry(result.Item) : null;
 }
 
 /** Holds a transaction to a task having no charge row (one made meanwhile re-runs the settlement). */
-export function noChargeItem(taskId: string): TransactItem {
+export function noChargeItem(taskId: string, attempt = 1): TransactItem {
   return {
     ConditionCheck: {
       TableName: getConfig().tableName,
-      Key: { pk: `TASK#${taskId}`, sk: 'LEDGER#CHARGE' },
+      Key: { pk: `TASK#${taskId}`, sk: attemptSortKey('LEDGER#CHARGE', attempt) },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };

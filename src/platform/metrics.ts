@@ -18,6 +18,8 @@ export type ProductMetric =
   | 'TasksFailed'
   | 'TasksTimedOut'
   | 'ClaimConflicts'
+  /** A failed attempt sent back to pending for another try. */
+  | 'TaskRetries'
   /** A task or user a sweeper or orchestrator pass could not handle (logged with its id, retried next pass). */
   | 'PassItemFailures';
 

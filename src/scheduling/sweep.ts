@@ -99,7 +99,8 @@ async function sweepTask(candidate: Task, now: Date, result: SweepResult): Promi
       ...finishedTask(task, now, { status: 'pending' }),
       completed_at: null,
       claimed_at: null,
-      used_seconds: null,
+      // The earlier attempts' total stays; this claim used no agent time.
+      used_seconds: task.used_seconds ?? null,
       reserved_seconds: null,
       hours_window: null,
       callback_token_hash: null,

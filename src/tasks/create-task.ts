@@ -65,6 +65,10 @@ export function newTask(userId: string, input: TaskCreate, now: Date, extra: Par
     pull_request_url: null,
     push_error: null,
     agent_report: null,
+    max_attempts: input.max_attempts,
+    retry_backoff_seconds: input.retry_backoff_seconds,
+    attempt_history: [],
+    rerun_of: null,
     ...extra,
   };
   if (task.repository) task.branch = taskBranch(task.id);
@@ -107,9 +111,9 @@ export async function enqueueTasks(
  * left of its space's monthly limit is still queued, badged "Blocked (over quota)", and starts by
  * itself after the reset or an override.
  */
-export async function createTask(userId: string, input: TaskCreate, now = new Date()): Promise<Task> {
+export async function createTask(userId: string, input: TaskCreate, now = new Date(), extra: Partial<Task> = {}): Promise<Task> {
   const placement = assertQueueable(await placeTask(userId, input, now));
-  const [task] = await enqueueTasks(userId, [newTask(userId, input, now, placementFields(placement))], now);
+  const [task] = await enqueueTasks(userId, [newTask(userId, input, now, { ...placementFields(placement), ...extra })], now);
   count('TasksCreated');
   logger.info('task created', { task_id: task?.id, user_id: userId });
   return task as Task;

@@ -12,6 +12,9 @@ import { hashToken } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
 import { fitResultToItem } from './result-size.js';
 import { sandboxTaskOf } from './sandbox-task.js';
+import { addCredits, attemptRecord, DEFAULT_RETRY_BACKOFF_SECONDS, hasAttemptsLeft, priorUsage, retryDelaySeconds, runAttempt } from './retry-policy.js';
+import { wakeForQueuedTasks } from '../scheduling/wake.js';
+import { taskEnded } from './task-ended.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -28,6 +31,63 @@ export function finishedTask(task: Task, now: Date, outcome: Pick<Task, 'status'
     callback_token_hash: task.callback_token_hash,
     ...outcome,
   };
+}
+
+/** What the attempt that ends used, and whether its failure may be retried. */
+export interface AttemptUsage {
+  usedSeconds: number;
+  credits: number | null;
+  /** Agent failure, lost sandbox, timeout: yes. A cancel or a task that can never start: no. */
+  retryable: boolean;
+}
+
+/**
+ * Ends the attempt in progress (or a pending task): the attempt is recorded in `attempt_history`
+ * and the task's hours and credits become the totals over its attempts. A retryable failure with
+ * attempts left goes back to pending, not before backoff x 2^(attempt-1) (with jitter); its place
+ * in the claim order (priority, created_at) is kept. Otherwise the task ends with `outcome`.
+ */
+export function endAttempt(task: Task, now: Date, outcome: Pick<Task, 'status'> & Partial<Task>, usage: AttemptUsage, random: () => number = Math.random): Task {
+  const prior = priorUsage(task);
+  const ran = task.status !== 'pending';
+  const status = outcome.status === 'completed' || outcome.status === 'failed' ? outcome.status : 'cancelled';
+  const history = ran
+    ? [...(task.attempt_history ?? []), attemptRecord(task, now, status, outcome.failure_reason ?? null, usage.usedSeconds, usage.credits)]
+    : (task.attempt_history ?? []);
+  const totals = { used_seconds: prior.seconds + (ran ? usage.usedSeconds : 0), actual_credits: addCredits(prior.credits, usage.credits), attempt_history: history };
+  if (status === 'failed' && ran && usage.retryable && hasAttemptsLeft(task)) {
+    const delay = retryDelaySeconds(task.retry_backoff_seconds ?? DEFAULT_RETRY_BACKOFF_SECONDS, runAttempt(task), random());
+    return {
+      ...task,
+      ...totals,
+      status: 'pending',
+      not_before: new Date(now.getTime() + Math.round(delay * 1000)).toISOString(),
+      claimed_at: null,
+      started_at: null,
+      completed_at: null,
+      timeout_at: null,
+      reserved_seconds: null,
+      hours_window: null,
+      sandbox_id: null,
+      // The hash stays: a late duplicate of the failed attempt's report is still answered ok (and changes nothing).
+      failure_reason: null,
+      blocked_reason: null,
+      result_summary: null,
+      files_changed: null,
+      agent_report: null,
+    };
+  }
+  return { ...finishedTask(task, now, outcome), ...totals };
+}
+
+/** After a transition: a retry is woken at its not_before; a final state is announced once. */
+async function afterAttempt(transition: { before: Task; after: Task }): Promise<void> {
+  if (transition.after.status === 'pending' && transition.before.status !== 'pending') {
+    logger.warn('attempt failed; retrying later', { task_id: transition.after.id, user_id: transition.after.user_id, attempt: runAttempt(transition.before), not_before: transition.after.not_before });
+    count('TaskRetries');
+    await wakeForQueuedTasks([transition.after], 'task-retry');
+  }
+  if (TERMINAL_STATUSES.has(transition.after.status) && !TERMINAL_STATUSES.has(transition.before.status)) await taskEnded(transition.after);
 }
 
 /**
@@ -57,17 +117,19 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
         if (TERMINAL_STATUSES.has(task.status)) {
           throw new DomainError('TASK_ALREADY_COMPLETED', `Task ${taskId} is already ${task.status}`);
         }
-        return finishedTask(task, now, {
-          status: 'cancelled',
-          failure_reason: 'Cancelled by user',
-          actual_credits: settledCredits(task, charge, now),
-        });
+        return endAttempt(
+          task,
+          now,
+          { status: 'cancelled', failure_reason: 'Cancelled by user' },
+          { usedSeconds: task.status === 'pending' ? 0 : elapsedSeconds(task, now), credits: settledCredits(task, charge, now), retryable: false },
+        );
       },
       (before, after) => settlementItems(before, after, charge, now),
     ),
   );
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
+  await afterAttempt(transition);
   await terminateSandbox(transition.before);
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
 }
@@ -174,11 +236,10 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
           files_changed: outcome.files_changed ?? null,
           failure_reason: outcome.failure_reason ?? null,
         });
-        return finishedTask(current, now, {
-          ...outcome,
-          ...fitted,
-          used_seconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
-          actual_credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used ?? current.agent_report?.tokens_used ?? undefined }),
+        return endAttempt(current, now, { ...outcome, ...fitted }, {
+          usedSeconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+          credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used ?? current.agent_report?.tokens_used ?? undefined }),
+          retryable: true,
         });
       },
       // The unused part of the up-front charge is refunded from the reported usage.
@@ -191,6 +252,7 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
     const status = transition.after.status;
     logger.info('task finished', { task_id: task.id, user_id: task.user_id, status });
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
+    await afterAttempt(transition);
     await wakeOrchestrator('slot-freed');
   }
   return transition;
@@ -217,12 +279,12 @@ export async function failActiveTask(
         if (expected.attempt !== undefined && task.attempts !== expected.attempt) return null;
         if (expected.sandboxId !== undefined && task.sandbox_id !== expected.sandboxId) return null;
         const until = aliveUntil && aliveUntil < now ? aliveUntil : now;
-        return finishedTask(task, now, {
-          status: 'failed',
-          failure_reason: reason,
-          used_seconds: task.status === 'running' ? elapsedSeconds(task, until) : 0,
-          actual_credits: settledCredits(task, charge, until),
-        });
+        return endAttempt(
+          task,
+          now,
+          { status: 'failed', failure_reason: reason },
+          { usedSeconds: task.status === 'running' ? elapsedSeconds(task, until) : 0, credits: settledCredits(task, charge, until), retryable: true },
+        );
       },
       (before, after) => settlementItems(before, after, charge, now),
     ),
@@ -230,6 +292,7 @@ export async function failActiveTask(
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   await terminateSandbox(transition.before);
+  await afterAttempt(transition);
   await wakeOrchestrator('slot-freed');
   return true;
 }
@@ -241,10 +304,11 @@ export async function failActiveTask(
 export async function failPendingTask(taskId: string, reason: string, now: Date, attempt: number): Promise<boolean> {
   const transition = await transitionTask(taskId, now, (task) => {
     if (task.status !== 'pending' || task.attempts !== attempt) return null;
-    return finishedTask(task, now, { status: 'failed', failure_reason: reason, blocked_reason: null, actual_credits: 0 });
+    return endAttempt(task, now, { status: 'failed', failure_reason: reason, blocked_reason: null }, { usedSeconds: 0, credits: 0, retryable: false });
   });
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   count('TasksFailed');
+  await afterAttempt(transition);
   return true;
 }

@@ -1,6 +1,18 @@
 import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
 import { instant, jsonObject } from '../platform/wire.js';
+import { WAITING_FOR } from './waiting.js';
+
+/** One attempt of a task that ended. */
+const attemptSchema = z.object({
+  attempt: z.number().int().min(1),
+  started_at: instant.nullable(),
+  ended_at: instant,
+  outcome: z.enum(['completed', 'failed', 'cancelled']),
+  failure_reason: z.string().nullable(),
+  hours: z.number(),
+  credits: z.number().nullable(),
+});
 
 /** What git says a repository task changed. */
 const diffStatSchema = z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int() });
@@ -65,6 +77,13 @@ export const taskResponseSchema = z
     push_error: z.string().nullable().default(null).meta({ description: 'Why the branch could not be pushed (the task still completes)' }),
     diff_url: z.string().nullable().default(null).meta({ description: 'Where the patch is: GET this path' }),
     fetch_command: z.string().nullable().default(null).meta({ description: 'How to get the pushed branch with git' }),
+    max_attempts: z.number().int().min(1).nullable().default(null).meta({ description: 'Attempts in all when a run fails (1-5)' }),
+    retry_backoff_seconds: z.number().nullable().default(null).meta({ description: 'Attempt n+1 waits this x 2^(n-1) seconds (with jitter)' }),
+    attempt_history: z.array(attemptSchema).nullable().default(null).meta({ description: 'Every attempt that ended, oldest first; `attempts` counts claims' }),
+    rerun_of: z.string().nullable().default(null).meta({ description: 'The finished task this one was queued again from' }),
+    waiting_for: z.enum(WAITING_FOR).nullable().default(null).meta({ description: 'Pending tasks: what the task waits for' }),
+    waiting_message: z.string().nullable().default(null).meta({ description: 'Pending tasks: why it waits, for people' }),
+    expected_start_at: instant.nullable().default(null).meta({ description: 'Pending tasks: when it is expected to start (the batch ETA simulation); null when unknown' }),
   })
   .meta({
     examples: [
@@ -118,6 +137,13 @@ export const taskResponseSchema = z
         push_error: null,
         diff_url: null,
         fetch_command: null,
+        max_attempts: 2,
+        retry_backoff_seconds: 60,
+        attempt_history: [],
+        rerun_of: null,
+        waiting_for: 'slot',
+        waiting_message: '1 of 1 agents running on the free plan',
+        expected_start_at: '2026-10-25T22:40:00.000Z',
       },
     ],
   });
@@ -150,6 +176,10 @@ export const queueStatusResponseSchema = z.object({
   monthly_hours_used: z.number(),
   monthly_hours_limit: z.number().nullable().meta({ description: 'null: unlimited' }),
   blocked_reason: z.string().nullable(),
+  waiting_for: z.enum(WAITING_FOR).nullable().default(null).meta({ description: 'What the next task in the queue waits for' }),
+  waiting_message: z.string().nullable().default(null),
+  next_expected_start_at: instant.nullable().default(null).meta({ description: 'When the next pending task is expected to start' }),
+  waiting_counts: z.record(z.enum(WAITING_FOR), z.number().int()).nullable().default(null).meta({ description: 'Pending tasks by what they wait for' }),
 });
 
 export const taskLogsResponseSchema = z.object({

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
 import { storableJsonObject } from '../platform/storable-json.js';
 import { refNameSchema } from '../projects/schemas.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS, MAX_ATTEMPTS_LIMIT } from './retry-policy.js';
 
 const id = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9:_\-.]+$/, 'may contain letters, digits and : _ - . only');
 
@@ -24,6 +25,8 @@ export const taskCreateSchema = z
     not_before: z.iso.datetime({ offset: true }).optional(),
     estimated_minutes: z.number().positive().max(24 * 60).optional(),
     base_ref: refNameSchema.optional(),
+    max_attempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).default(DEFAULT_MAX_ATTEMPTS).meta({ description: 'Attempts in all when a run fails (agent failure, lost sandbox, timeout)' }),
+    retry_backoff_seconds: z.number().int().min(1).max(24 * 3600).default(DEFAULT_RETRY_BACKOFF_SECONDS).meta({ description: 'Attempt n+1 waits this x 2^(n-1) seconds (±10 %)' }),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -35,6 +38,31 @@ export const taskCreateSchema = z
     }
   });
 export type TaskCreate = z.infer<typeof taskCreateSchema>;
+
+/**
+ * Body of POST /api/v1/tasks/{id}/rerun: what to change from the finished task (everything else is
+ * copied; `not_before` is not). The kind of work (type, integration, action) stays.
+ */
+export const taskRerunSchema = z
+  .object({
+    title: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(20_000).optional(),
+    project_id: id.nullable().optional(),
+    priority: z.number().int().min(1).max(4).optional(),
+    space_id: id.optional(),
+    group_id: id.nullable().optional(),
+    execution_preference: z.enum(EXECUTION_PREFERENCES).optional(),
+    input: storableJsonObject.nullable().optional(),
+    estimated_tokens: z.number().int().min(0).max(10_000_000).nullable().optional(),
+    model: z.string().trim().min(1).max(100).nullable().optional(),
+    not_before: z.iso.datetime({ offset: true }).optional(),
+    estimated_minutes: z.number().positive().max(24 * 60).nullable().optional(),
+    base_ref: refNameSchema.nullable().optional(),
+    max_attempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).optional(),
+    retry_backoff_seconds: z.number().int().min(1).max(24 * 3600).optional(),
+  })
+  .strict();
+export type TaskRerun = z.infer<typeof taskRerunSchema>;
 
 const commit = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a full commit id');
 const count = z.number().int().min(0).max(100_000_000);

@@ -98,6 +98,29 @@ export interface Task {
   /** Why the branch could not be pushed (the task still completes). */
   push_error?: string | null;
   agent_report?: AgentReport | null;
+  /** Attempts a failed run may take in all (1-5); absent on tasks written before retries existed: 1. */
+  max_attempts?: number;
+  /** Base of the exponential backoff between attempts. */
+  retry_backoff_seconds?: number;
+  /** Every attempt that ran and ended, oldest first (the one in progress is not listed yet). */
+  attempt_history?: AttemptRecord[];
+  /** The finished task this one was queued again from. */
+  rerun_of?: string | null;
+}
+
+/** One run of a task that ended: what it used and how it went. */
+export interface AttemptRecord {
+  attempt: number;
+  started_at: string | null;
+  ended_at: string;
+  outcome: 'completed' | 'failed' | 'cancelled';
+  failure_reason: string | null;
+  /** Agent-hours charged for this attempt. */
+  hours: number;
+  /** Seconds behind `hours`, exact, for the counters. */
+  used_seconds: number;
+  /** Credits this attempt cost after its refund (null: it was never charged). */
+  credits: number | null;
 }
 
 /** What a repository task handed back, and how to get it: for the task response and the morning report. */

@@ -1,5 +1,6 @@
 import { accountForTransition } from '../accounts/account.js';
 import type { Task } from './task.js';
+import { priorUsage } from './retry-policy.js';
 import { getTask, putTaskItem } from './task-store.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
 import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
@@ -26,7 +27,9 @@ export async function transitionTask(
     const after = decide(before);
     if (!after) return null;
     const user = await getUser(before.user_id, now);
-    const nextUser = accountForTransition(user, before, after, now);
+    // The account settles this attempt's seconds; the task's used_seconds is the total over its attempts.
+    const attemptSeconds = Math.max(0, (after.used_seconds ?? 0) - priorUsage(before).seconds);
+    const nextUser = accountForTransition(user, before, { ...after, used_seconds: attemptSeconds }, now);
     await transact([
       putTaskItem(after, { status: before.status, attempts: before.attempts }),
       putUserItem(nextUser, now),

@@ -284,6 +284,8 @@ const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'POST /api/v1/tasks': { title: 'fuzz', description: 'd', priority: 2, input: { k: 'v' } },
   'POST /api/v1/tasks/estimate': { title: 'estimate', type: 'action', integration: 'gmail', action: 'send', estimated_tokens: 100 },
   'POST /api/v1/tasks/{id}/complete': { status: 'completed', summary: 's', files_changed: ['a.md'] },
+  'POST /api/v1/tasks/{id}/rerun': { title: 'again', priority: 1 },
+  'POST /api/v1/batches/{id}/rerun-failed': {},
   'POST /api/v1/batches': { name: 'nightly', tasks: [{ title: 't' }] },
   'PUT /api/v1/admin/users/{id}/plan': { plan: 'pro' },
   'PUT /api/v1/admin/users/{id}/limits': { max_pending_tasks: 20 },

@@ -1,5 +1,7 @@
 import { identityOf, parseBody, parseWith, reply, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
-import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema } from '../../../src/batches/schemas.js';
+import { batchCreateSchema, batchListQuerySchema, batchReportQuerySchema, batchRerunFailedSchema } from '../../../src/batches/schemas.js';
+import { rerunFailedTasks } from '../../../src/batches/rerun-failed.js';
+import { idempotent } from '../../../src/platform/http/idempotency.js';
 import { idParamSchema } from '../../../src/tasks/schemas.js';
 import { cancelBatch } from '../../../src/batches/cancel-batch.js';
 import { createBatch } from '../../../src/batches/create-batch.js';
@@ -19,8 +21,22 @@ const batchViewBody = (view: BatchView) => ({ ...view.batch, occurrence: view.oc
 
 export async function create(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
-  const view = await createBatch(userId, parseBody(event, batchCreateSchema));
-  return reply(201, batchCreatedResponseSchema, { ...batchViewBody(view), tasks: view.tasks.map(taskBody) });
+  const input = parseBody(event, batchCreateSchema);
+  return idempotent(event, userId, async () => {
+    const view = await createBatch(userId, input);
+    return reply(201, batchCreatedResponseSchema, { ...batchViewBody(view), tasks: view.tasks.map(taskBody) });
+  });
+}
+
+/** POST /batches/{id}/rerun-failed: the failed tasks of a run, queued again as a new run. */
+export async function rerunFailed(event: ApiEvent): Promise<ApiResult> {
+  const { userId } = identityOf(event);
+  const { id } = parseWith(event.pathParameters, idParamSchema);
+  const { occurrence } = parseBody(event, batchRerunFailedSchema);
+  return idempotent(event, userId, async () => {
+    const view = await rerunFailedTasks(userId, id, occurrence);
+    return reply(201, batchCreatedResponseSchema, { ...batchViewBody(view), tasks: view.tasks.map(taskBody) });
+  });
 }
 
 export async function list(event: ApiEvent): Promise<ApiResult> {

@@ -2,10 +2,13 @@ import type * as z from 'zod';
 import { repositoryOutcome } from '../../../src/tasks/task.js';
 import { UnauthorizedError } from '../../../src/platform/errors.js';
 import { identityOf, parseBody, parseWith, reply, type ApiEvent, type ApiResult } from '../../../src/platform/http/api-handler.js';
-import { idParamSchema, taskCreateSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
+import { idParamSchema, taskCreateSchema, taskRerunSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
 import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
 import { createTask } from '../../../src/tasks/create-task.js';
+import { rerunTask } from '../../../src/tasks/rerun-task.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS } from '../../../src/tasks/retry-policy.js';
+import { idempotent } from '../../../src/platform/http/idempotency.js';
 import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
 import { getTaskPatch, keptAgentLog } from '../../../src/tasks/task-diff.js';
 
@@ -26,6 +29,13 @@ export const taskBody = (view: TaskView): z.input<typeof taskResponseSchema> => 
     ...view.task,
     queue_position: view.queue_position,
     blocked_reason: view.blocked_reason,
+    waiting_for: view.waiting_for ?? null,
+    waiting_message: view.waiting_message ?? null,
+    expected_start_at: view.expected_start_at ?? null,
+    // Tasks written before retries existed have one attempt and no history.
+    max_attempts: view.task.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+    retry_backoff_seconds: view.task.retry_backoff_seconds ?? DEFAULT_RETRY_BACKOFF_SECONDS,
+    attempt_history: view.task.attempt_history ?? [],
     diff_url: outcome?.diff_url ?? null,
     fetch_command: outcome?.fetch_command ?? null,
   };
@@ -33,9 +43,22 @@ export const taskBody = (view: TaskView): z.input<typeof taskResponseSchema> => 
 
 export async function create(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
-  const task = await createTask(userId, parseBody(event, taskCreateSchema));
-  const [view] = await viewTasks(userId, [task]);
-  return reply(201, taskResponseSchema, taskBody(view as TaskView));
+  const input = parseBody(event, taskCreateSchema);
+  return idempotent(event, userId, async () => {
+    const [view] = await viewTasks(userId, [await createTask(userId, input)]);
+    return reply(201, taskResponseSchema, taskBody(view as TaskView));
+  });
+}
+
+/** POST /tasks/{id}/rerun: a new task from a finished one, with `rerun_of`. */
+export async function rerun(event: ApiEvent): Promise<ApiResult> {
+  const { userId } = identityOf(event);
+  const { id } = parseWith(event.pathParameters, idParamSchema);
+  const overrides = parseBody(event, taskRerunSchema);
+  return idempotent(event, userId, async () => {
+    const [view] = await viewTasks(userId, [await rerunTask(userId, id, overrides)]);
+    return reply(201, taskResponseSchema, taskBody(view as TaskView));
+  });
 }
 
 export async function list(event: ApiEvent): Promise<ApiResult> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchProgressLine, batchReportText, deadlineAnswer, formatDuration, styleFor, table, taskTable } from '../../../cli/format.js';
+import { batchProgressLine, batchReportText, deadlineAnswer, formatDuration, queueStatusText, styleFor, table, taskTable } from '../../../cli/format.js';
 import { taskResponseSchema } from '../../../src/tasks/responses.js';
 import type { Schemas, Task } from '../../../src/client/client.js';
 
@@ -30,20 +30,20 @@ describe('formatDuration', () => {
 describe('the task table', () => {
   const now = new Date('2026-10-26T02:00:00Z');
 
-  it('shows title, status with the execution badge, position, started, duration, credits and id in aligned columns', () => {
+  it('shows title, status with the execution badge, position, what it waits for, started, duration, credits and id in aligned columns', () => {
     const text = taskTable(
       [
-        task({ id: 't1', title: 'Fix the flaky login test', status: 'pending', queue_position: 1, blocked_reason: 'monthly hours used up' }),
-        task({ id: 't2', title: 'Upgrade', status: 'running', queue_position: null, execution_location: 'local', started_at: '2026-10-26T01:48:00Z', estimated_credits: 1.5 }),
-        task({ id: 't3', title: 'Notes', status: 'completed', queue_position: null, started_at: '2026-10-26T01:00:00Z', completed_at: '2026-10-26T01:00:41Z', actual_credits: 0.2 }),
+        task({ id: 't1', title: 'Fix the flaky login test', status: 'pending', queue_position: 1, blocked_reason: 'monthly hours used up', waiting_for: 'monthly_hours', expected_start_at: '2026-11-01T00:00:00.000Z' }),
+        task({ id: 't2', title: 'Upgrade', status: 'running', queue_position: null, execution_location: 'local', started_at: '2026-10-26T01:48:00Z', estimated_credits: 1.5, waiting_for: null, expected_start_at: null }),
+        task({ id: 't3', title: 'Notes', status: 'completed', queue_position: null, started_at: '2026-10-26T01:00:00Z', completed_at: '2026-10-26T01:00:41Z', actual_credits: 0.2, waiting_for: null, expected_start_at: null }),
       ],
       plain,
       now,
     );
     const [header, ...rows] = text.split('\n');
-    expect(header).toMatch(/^TITLE\s+STATUS\s+POS\s+STARTED\s+DURATION\s+CREDITS\s+ID$/);
-    expect(rows[0]).toMatch(/^Fix the flaky login test\s+pending \[remote\] blocked\s+#1\s+-\s+-\s+0\s+t1$/);
-    expect(rows[1]).toMatch(/^Upgrade\s+running \[local\]\s+-\s+2026-10-26 01:48\s+12m 00s\s+1.5\s+t2$/);
+    expect(header).toMatch(/^TITLE\s+STATUS\s+POS\s+WAITING\s+STARTED\s+DURATION\s+CREDITS\s+ID$/);
+    expect(rows[0]).toMatch(/^Fix the flaky login test\s+pending \[remote\] blocked\s+#1\s+monthly_hours ~00:00\s+-\s+-\s+0\s+t1$/);
+    expect(rows[1]).toMatch(/^Upgrade\s+running \[local\]\s+-\s+-\s+2026-10-26 01:48\s+12m 00s\s+1.5\s+t2$/);
     expect(rows[2]).toMatch(/41s\s+0.2\s+t3$/);
     // Every row's STATUS column starts where the header's does.
     const column = header!.indexOf('STATUS');
@@ -127,5 +127,28 @@ describe('the morning report', () => {
   it('colours only when asked', () => {
     expect(batchReportText(report, plain)).not.toContain('\u001b[');
     expect(batchReportText(report, { color: true })).toContain('\u001b[32m');
+  });
+});
+
+describe('nightshift status', () => {
+  it('says how the queue stands and why the next task waits', () => {
+    const text = queueStatusText({
+      running: 1,
+      pending: 2,
+      max_concurrent: 1,
+      can_start_more: false,
+      monthly_hours_used: 1.5,
+      monthly_hours_limit: 10,
+      blocked_reason: null,
+      waiting_for: 'slot',
+      waiting_message: '1 of 1 agents running on the free plan',
+      next_expected_start_at: '2026-10-26T02:30:00.000Z',
+      waiting_counts: { slot: 1, not_before: 1, monthly_hours: 0, credits: 0, device: 0, batch_start: 0 },
+    });
+    expect(text.split('\n')).toEqual([
+      '1 of 1 agents running, 2 pending; 1.5 of 10 agent-hours used',
+      'Next: 1 of 1 agents running on the free plan; expected to start about 2026-10-26T02:30:00.000Z',
+      'Waiting for: slot 1, not_before 1',
+    ]);
   });
 });
