@@ -19,7 +19,9 @@ export type ProductMetric =
   | 'TasksTimedOut'
   | 'ClaimConflicts'
   /** A task or user a sweeper or orchestrator pass could not handle (logged with its id, retried next pass). */
-  | 'PassItemFailures';
+  | 'PassItemFailures'
+  | 'NotificationsDelivered'
+  | 'NotificationsFailed';
 
 export function count(name: ProductMetric, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);

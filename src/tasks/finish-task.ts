@@ -11,6 +11,7 @@ import { transitionTask } from './transition.js';
 import { hashToken } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
 import { fitResultToItem } from './result-size.js';
+import { notifyTaskFinished } from '../notifications/emit.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -67,6 +68,7 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
   await terminateSandbox(transition.before);
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
+  await notifyTaskFinished(transition.after, now);
 }
 
 const NO_CHANGES = 'No changes: the agent left the repository as it found it.';
@@ -153,6 +155,7 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
     logger.info('task finished', { task_id: taskId, user_id: task.user_id, status });
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
     await wakeOrchestrator('slot-freed');
+    await notifyTaskFinished(transition.after, now);
   }
 }
 
@@ -191,6 +194,7 @@ export async function failActiveTask(
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   await terminateSandbox(transition.before);
   await wakeOrchestrator('slot-freed');
+  await notifyTaskFinished(transition.after, now);
   return true;
 }
 
@@ -206,5 +210,6 @@ export async function failPendingTask(taskId: string, reason: string, now: Date,
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   count('TasksFailed');
+  await notifyTaskFinished(transition.after, now);
   return true;
 }
