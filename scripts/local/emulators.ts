@@ -16,7 +16,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { resetAwsClients } from '../../src/platform/aws.js';
 import { resetConfigCache } from '../../src/platform/config.js';
-import { ENV, MAIN_TABLE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { ENV, MAIN_TABLE, NOTIFY_QUEUE, SPAWN_QUEUE, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -216,6 +216,9 @@ export interface LocalQueues {
   spawnQueueUrl: string;
   spawnDlqUrl: string;
   wakeQueueUrl: string;
+  /** Notification deliveries (the notifier's queue) and its dead-letter queue. */
+  notifyQueueUrl: string;
+  notifyDlqUrl: string;
 }
 
 async function createQueue(client: SQSClient, name: string, definition: QueueDefinition, dlqArn?: string): Promise<string> {
@@ -240,7 +243,10 @@ export async function ensureQueues(endpoint: string, prefix: string, overrides: 
     const dlq = await client.send(new GetQueueAttributesCommand({ QueueUrl: spawnDlqUrl, AttributeNames: ['QueueArn'] }));
     const spawnQueueUrl = await createQueue(client, `${prefix}-spawn`, { ...SPAWN_QUEUE, ...overrides.spawn }, dlq.Attributes?.QueueArn);
     const wakeQueueUrl = await createQueue(client, `${prefix}-wake`, WAKE_QUEUE);
-    return { spawnQueueUrl, spawnDlqUrl, wakeQueueUrl };
+    const notifyDlqUrl = await createQueue(client, `${prefix}-notify-dlq`, { ...NOTIFY_QUEUE, maxReceiveCount: undefined, messageRetentionSeconds: 14 * 24 * 3600 });
+    const notifyDlq = await client.send(new GetQueueAttributesCommand({ QueueUrl: notifyDlqUrl, AttributeNames: ['QueueArn'] }));
+    const notifyQueueUrl = await createQueue(client, `${prefix}-notify`, NOTIFY_QUEUE, notifyDlq.Attributes?.QueueArn);
+    return { spawnQueueUrl, spawnDlqUrl, wakeQueueUrl, notifyQueueUrl, notifyDlqUrl };
   } finally {
     client.destroy();
   }
@@ -281,6 +287,7 @@ export async function useFreshResources(
     [ENV.spawnQueueUrl]: queues.spawnQueueUrl,
     [ENV.spawnDlqUrl]: queues.spawnDlqUrl,
     [ENV.wakeQueueUrl]: queues.wakeQueueUrl,
+    [ENV.notifyQueueUrl]: queues.notifyQueueUrl,
     ...extraEnv,
   });
   resetConfigCache();

@@ -28,7 +28,7 @@ export interface LocalStack {
   url: string;
   secret: Uint8Array;
   tableName: string;
-  queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string };
+  queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string; notifyQueueUrl: string; notifyDlqUrl: string };
   stop(): Promise<void>;
 }
 
@@ -75,9 +75,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.spawnQueueUrl]: queues.spawnQueueUrl,
       [ENV.spawnDlqUrl]: queues.spawnDlqUrl,
       [ENV.wakeQueueUrl]: queues.wakeQueueUrl,
+      [ENV.notifyQueueUrl]: queues.notifyQueueUrl,
       CALLBACK_BASE_URL: url,
       NIGHTSHIFT_DATA_DIR: dataDir,
     });
+    // On one machine webhooks may go to 127.0.0.1 (local tools, tests); in AWS this stays off.
+    process.env.NOTIFICATIONS_ALLOW_LOOPBACK ??= '1';
     resetConfigCache();
     resetAwsClients();
     setSandboxProvider(undefined);
@@ -92,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       import('../../src/api-keys/api-keys.js'),
       import('../../functions/batch-trigger/handler.js'),
     ]);
+    const [notifier, digestTrigger] = await Promise.all([import('../../functions/notifier/handler.js'), import('../../functions/digest-trigger/handler.js')]);
     const secret = localSecret(dataDir);
     runtime = await startLocalRuntime({
       port,
@@ -109,6 +113,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         spawner: spawner.handler,
         spawnDlq: spawnDlq.handler,
         sweeper: sweeper.handler,
+        notifier: notifier.handler,
+        digestTrigger: digestTrigger.handler,
       },
     });
     // EventBridge Scheduler's part: recurring batches fire the batch-trigger function on their cron.
