@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   namePrefix?: string;
   log?: (line: string) => void;
   waitTimeSeconds?: number;
+  /** How often the digest trigger looks for due digests (60 s, as in AWS; tests shorten it). */
+  digestIntervalSeconds?: number;
 }
 
 export interface LocalStack {
@@ -104,6 +106,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pollIntervalSeconds: config.pollIntervalSeconds,
       timeoutCheckIntervalSeconds: config.timeoutCheckIntervalSeconds,
       waitTimeSeconds: options.waitTimeSeconds,
+      digestIntervalSeconds: options.digestIntervalSeconds,
       log: options.log,
       // x-api-key goes through the same lookup as the Lambda authorizer in AWS.
       authenticateApiKey: (key) => apiKeys.apiKeyAuthorizerContext(key),
