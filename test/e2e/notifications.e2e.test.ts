@@ -55,9 +55,10 @@ describe('notifications over HTTP on the local stack', () => {
 
   it('a batch where one task fails: signed task.completed, task.failed and batch.run_finished reach the receiver, then the digest', async () => {
     const token = await stack.token('notify-owl');
-    // The digest at the next full minute, in the user's zone.
-    const nextMinute = new Date(Math.ceil((Date.now() + 1000) / 60_000) * 60_000);
-    const digestAt = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(nextMinute);
+    const tokyo = (instant: Date) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(instant);
+    // A digest in two hours for now; moved to the next minute once the night's work is done.
+    const later = new Date(Math.ceil((Date.now() + 2 * 3600_000) / 60_000) * 60_000);
+    const digestAt = tokyo(later);
     const put = await call('PUT', '/api/v1/users/me/notifications', token, {
       webhooks: [{ url: `${receiver.url}/owl`, events: ['task.completed', 'task.failed', 'batch.run_finished', 'digest'] }],
       digest_at: digestAt,
@@ -67,7 +68,7 @@ describe('notifications over HTTP on the local stack', () => {
     expect(put.headers.get('cache-control')).toBe('no-store');
     const secret = String(put.body?.signing_secret);
     expect(secret).toMatch(/^whsec_/);
-    expect(put.body?.next_digest_at).toBe(nextMinute.toISOString());
+    expect(put.body?.next_digest_at).toBe(later.toISOString());
     const shown = await call('GET', '/api/v1/users/me/notifications', token);
     expect(shown.body).toMatchObject({ signing_secret: null, digest_at: digestAt, timezone: 'Asia/Tokyo', webhooks: [{ url: `${receiver.url}/…/owl`, events: ['task.completed', 'task.failed', 'batch.run_finished', 'digest'] }] });
     expect(JSON.stringify(shown.body)).not.toContain(secret);
@@ -93,7 +94,14 @@ describe('notifications over HTTP on the local stack', () => {
     expect((deliveries.body?.deliveries as Json[])[0]).toMatchObject({ channel: 'webhook', attempts: 1, last_status_code: 200 });
     expect((await call('GET', '/api/v1/users/me/notifications/deliveries?limit=0', token)).status).toBe(400);
 
-    // The digest at the chosen minute tells both tasks.
+    // The digest at the chosen minute tells both tasks; the secret stays as it was.
+    const nextMinute = new Date(Math.ceil((Date.now() + 1000) / 60_000) * 60_000);
+    const moved = await call('PUT', '/api/v1/users/me/notifications', token, {
+      webhooks: [{ url: `${receiver.url}/owl`, events: ['task.completed', 'task.failed', 'batch.run_finished', 'digest'] }],
+      digest_at: tokyo(nextMinute),
+      timezone: 'Asia/Tokyo',
+    });
+    expect(moved.body).toMatchObject({ signing_secret: null, next_digest_at: nextMinute.toISOString() });
     const digest = await eventually(async () => hooks('/owl').find((h) => h.json.type === 'digest'), 90_000, 'the digest');
     expect(digest.json.data.totals).toMatchObject({ completed: 1, failed: 1 });
     expect(digest.json.data.text).toContain('tidy the docs: completed');
