@@ -1,4 +1,6 @@
+import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as notifierHandler } from '../../functions/notifier/handler.js';
@@ -15,6 +17,8 @@ import { runDueDigests } from '../../src/notifications/digest-run.js';
 import { postWebhook } from '../../src/notifications/webhook-sender.js';
 import { verifySignature } from '../../src/notifications/signature.js';
 import { DomainError } from '../../src/platform/errors.js';
+import { putSpace } from '../../src/spaces/spaces.js';
+import { updateUserAccount } from '../../src/accounts/limits.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 import { eventually, takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
@@ -60,7 +64,7 @@ async function finishTask(userId: string, title: string, result: { status: 'comp
 const settings = (body: unknown) => notificationSettingsPutSchema.parse(body);
 
 beforeAll(async () => {
-  env = await useFreshTable({ NOTIFICATIONS_ALLOW_LOOPBACK: '1', NOTIFICATIONS_RETRY_BASE_SECONDS: '1' });
+  env = await useFreshTable({ NOTIFICATIONS_ALLOW_LOOPBACK: '1', NOTIFICATIONS_RETRY_BASE_SECONDS: '1', NOTIFICATIONS_EMAIL_FROM: 'night@example.com' });
   setSandboxProvider(new RecordingSandboxProvider());
   receiver = await startWebhookReceiver((path, count) => {
     if (path === '/flaky' && count === 1) return { status: 500 };
@@ -173,5 +177,39 @@ describe('notifications through the queue to a receiver on 127.0.0.1', () => {
     expect(receiver.received.some((r) => r.path === '/quiet')).toBe(false);
     // The next one is due a day later.
     expect(Date.parse((await getSettingsView('n-digest')).next_digest_at ?? '')).toBeGreaterThan(due.getTime() + 23 * 3600_000);
+  });
+
+  it('e-mails through SES (mocked: a third party) and retries when SES refuses', async () => {
+    const ses = mockClient(SESv2Client);
+    try {
+      ses.on(SendEmailCommand).rejectsOnce(Object.assign(new Error('Throttled'), { name: 'TooManyRequestsException' })).resolves({ MessageId: 'm-1' });
+      await putSettings('n-mail', settings({ email: { address: 'owl@example.com', events: ['task.completed'] } }));
+      await finishTask('n-mail', 'mailed', { status: 'completed', summary: 'Sent by mail' });
+      await eventually(async () => (await runNotifier(), (await listMyDeliveries('n-mail', 10)).deliveries[0]?.status === 'delivered'), 15_000, 'the mail');
+      expect((await listMyDeliveries('n-mail', 10)).deliveries[0]).toMatchObject({ channel: 'email', target: 'owl@example.com', attempts: 2 });
+      const input = ses.commandCalls(SendEmailCommand).at(-1)?.args[0].input;
+      expect(input).toMatchObject({ FromEmailAddress: 'night@example.com', Destination: { ToAddresses: ['owl@example.com'] }, Content: { Simple: { Subject: { Data: 'Task "mailed" completed' } } } });
+    } finally {
+      ses.restore();
+    }
+  });
+
+  it('tells quota.warning at 80 % of the weekly soft limit and quota.blocked at the monthly hard limit, once per window', async () => {
+    const owner = `n-quota-${Date.now()}`;
+    const spaceId = `${owner}-space`;
+    await updateUserAccount(owner, (user) => ({ ...user, plan: 'team' }), 'test');
+    await putSpace({ userId: owner, isAdmin: false }, spaceId, { quota: { monthly_limit: 3, weekly_limit: 2.5 } }, new Date());
+    await putSettings(owner, settings({ webhooks: [{ url: `${receiver.url}/quota`, events: ['quota.warning', 'quota.blocked'] }] }));
+    const send = taskCreateSchema.parse({ title: 'mail', type: 'action', integration: 'gmail', action: 'send', execution_preference: 'remote', space_id: spaceId });
+    for (let i = 0; i < 5; i += 1) await createTask(owner, send);
+    for (let i = 0; i < 4; i += 1) await claimNextTasks();
+    await takeSpawnMessages(env.queues.spawnQueueUrl);
+    await eventually(async () => (await runNotifier(), receiver.received.filter((r) => r.path === '/quota').length >= 2), 10_000, 'two quota events');
+    await claimNextTasks();
+    await runNotifier();
+    const events = receiver.received.filter((r) => r.path === '/quota').map((r) => JSON.parse(r.body) as { type: string; data: { space_id: string; message: string } });
+    expect(events.map((e) => e.type).sort()).toEqual(['quota.blocked', 'quota.warning']);
+    expect(events.find((e) => e.type === 'quota.warning')?.data).toMatchObject({ space_id: spaceId, message: expect.stringMatching(/Weekly soft limit/) });
+    expect(events.find((e) => e.type === 'quota.blocked')?.data.message).toMatch(/monthly/i);
   });
 });
