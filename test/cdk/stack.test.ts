@@ -70,10 +70,11 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
   let synth: Synthesized;
   let template: Template;
 
+  // Bundles every function with esbuild (nine of them since the notifier and digest trigger): slow on a busy machine.
   beforeAll(() => {
     synth = synthNightshift();
     template = synth.template;
-  });
+  }, 240_000);
 
   it('builds the table exactly from MAIN_TABLE, on demand, with TTL, PITR, deletion protection and RETAIN', () => {
     const attributeNames = new Set([

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/notifications/signature.js';
 import { eventually, startTestStack } from '../support/local-env.js';
@@ -121,4 +124,34 @@ describe('notifications over HTTP on the local stack', () => {
     expect(rotated.body?.signing_secret).toMatch(/^whsec_/);
     expect(rotated.body?.signing_secret).not.toBe(first.body?.signing_secret);
   });
+
+  it('the CLI sets, shows and lists deliveries; an unknown event is wrong usage (exit 2)', async () => {
+    const run = promisify(execFile);
+    const env = { PATH: process.env.PATH, HOME: stack.dataDir, NO_COLOR: '1', NIGHTSHIFT_API_URL: stack.url, NIGHTSHIFT_TOKEN: await stack.token('notify-cli') };
+    const cli = async (args: string[]) => {
+      try {
+        const { stdout, stderr } = await run(process.execPath, [resolve('cli/nightshift.mjs'), ...args], { env, timeout: 60_000 });
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const failed = error as { code?: number; stdout?: string; stderr?: string };
+        return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+      }
+    };
+    const set = await cli(['notifications', 'set', '--webhook', `${receiver.url}/cli`, '--events', 'task.failed,digest', '--digest-at', '07:30', '--timezone', 'Europe/Berlin']);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/signing secret: whsec_/);
+    expect(set.stdout).toContain('digest at 07:30 Europe/Berlin');
+    const show = await cli(['notifications', 'show']);
+    expect(show.stdout).toContain('task.failed,digest');
+    expect(show.stdout).not.toMatch(/whsec_[A-Za-z0-9_-]{20,}/);
+    const list = await cli(['notifications', 'deliveries', '--json']);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([]);
+    const bad = await cli(['notifications', 'set', '--webhook', `${receiver.url}/cli`, '--events', 'task.started']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown event task.started');
+    const refused = await cli(['notifications', 'set', '--webhook', 'http://192.168.1.1/hook']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('VALIDATION_ERROR');
+  }, 240_000);
 });
