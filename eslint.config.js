@@ -16,6 +16,7 @@ const RULE_FILES = [
   /^src\/tasks\/(task|callback-token|result-size|retry-policy|waiting)\.ts$/,
   /^src\/projects\/project\.ts$/,
   /^src\/scheduling\/shards\.ts$/,
+  /^src\/notifications\/(events|signature|address-rules|digest|render|delivery-policy|masking)\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
   /^src\/platform\/(errors|storable-json|wire)\.ts$/,
 ];

@@ -415,6 +415,67 @@ keys
     else print(`Revoked ${id}`);
   });
 
+const NOTIFICATION_EVENTS = ['task.completed', 'task.failed', 'batch.run_finished', 'quota.warning', 'quota.blocked', 'digest'] as const;
+type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
+const isEventName = (value: string): value is NotificationEventName => (NOTIFICATION_EVENTS as readonly string[]).includes(value);
+const notifications = program.command('notifications').description('Webhooks, the morning digest, and what was delivered');
+notifications
+  .command('set')
+  .description('Replace your notification channels (every --webhook gets the --events)')
+  .option('--webhook <url>', 'a webhook URL (repeatable; hooks.slack.com gets Slack messages)', (url: string, all: string[]) => [...all, url], [] as string[])
+  .option('--events <list>', `comma-separated, of ${NOTIFICATION_EVENTS.join(', ')}`, NOTIFICATION_EVENTS.join(','))
+  .option('--digest-at <HH:MM>', 'local time of the morning digest')
+  .option('--timezone <zone>', 'IANA zone of --digest-at', Intl.DateTimeFormat().resolvedOptions().timeZone)
+  .option('--rotate-secret', 'mint a new signing secret (shown once)')
+  .option('--json', "print the API's JSON")
+  .action(async (flags: { webhook: string[]; events: string; digestAt?: string; timezone: string; rotateSecret?: boolean; json?: boolean }) => {
+    const events = flags.events.split(',').map((event) => event.trim()).filter(Boolean);
+    const unknown = events.filter((event) => !isEventName(event));
+    if (unknown.length > 0) throw new UsageError(`unknown event ${unknown.join(', ')}; use ${NOTIFICATION_EVENTS.join(', ')}`);
+    const chosen = events.filter(isEventName);
+    // Without a digest time there is no digest to subscribe to.
+    const forWebhooks = flags.digestAt ? chosen : chosen.filter((event) => event !== 'digest');
+    const answer = await client().putNotificationSettings({
+      webhooks: flags.webhook.map((url) => ({ url, events: forWebhooks })),
+      email: null,
+      digest_at: flags.digestAt ?? null,
+      timezone: flags.timezone,
+      rotate_secret: flags.rotateSecret ?? false,
+    });
+    if (flags.json) return printJson(answer);
+    print(
+      [
+        `${answer.webhooks.length} webhook(s); digest ${answer.digest_at ? `at ${answer.digest_at} ${answer.timezone} (next ${answer.next_digest_at ?? 'none'})` : 'off'}`,
+        ...(answer.signing_secret ? [`signing secret: ${answer.signing_secret}`, '(shown once: verify Nightshift-Signature with it)'] : [`signing secret: ${answer.secret_hint ?? 'none'}`]),
+      ].join('\n'),
+    );
+  });
+notifications
+  .command('show')
+  .option('--json', "print the API's JSON")
+  .action(async (flags: { json?: boolean }) => {
+    const settings = await client().getNotificationSettings();
+    if (flags.json) return printJson(settings);
+    const hooks = settings.webhooks.length === 0 ? 'No webhooks.' : table(['ID', 'URL', 'SLACK', 'EVENTS'], settings.webhooks.map((w) => [w.id, w.url, w.slack ? 'yes' : 'no', w.events.join(',')]));
+    print(`${hooks}\ndigest ${settings.digest_at ? `at ${settings.digest_at} ${settings.timezone}, next ${settings.next_digest_at ?? 'none'}` : 'off'}\nsigning secret ${settings.secret_hint ?? 'none'}`);
+  });
+notifications
+  .command('deliveries')
+  .option('--limit <n>', 'how many (1-100)', '20')
+  .option('--json', "print the API's JSON")
+  .action(async (flags: { limit: string; json?: boolean }) => {
+    const { deliveries } = await client().listNotificationDeliveries(Number(flags.limit));
+    if (flags.json) return printJson(deliveries);
+    print(
+      deliveries.length === 0
+        ? 'No deliveries yet.'
+        : table(
+            ['CREATED', 'EVENT', 'TARGET', 'STATUS', 'ATTEMPTS', 'LAST', 'NEXT'],
+            deliveries.map((d) => [d.created_at, d.event, d.target, d.status, String(d.attempts), d.last_error ?? (d.last_status_code === null ? '' : String(d.last_status_code)), d.next_attempt_at ?? '']),
+          ),
+    );
+  });
+
 program.exitOverride();
 for (const command of program.commands.flatMap((c) => [c, ...c.commands])) command.exitOverride();
 

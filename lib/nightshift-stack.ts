@@ -15,6 +15,7 @@ import { ECS_TASK_ARN_SUPPRESSION, EcsSandbox } from './constructs/ecs-sandbox.j
 import { HttpApi } from './constructs/http-api.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { NightshiftFunction } from './constructs/nightshift-function.js';
+import { Notifications } from './constructs/notifications.js';
 import { SPAWN_DLQ_CONSUMER_TIMEOUT_SECONDS, Storage } from './constructs/storage.js';
 import type { NightshiftConfig, NightshiftConfigProps } from './stack-config.js';
 import { resolveConfig } from './stack-config.js';
@@ -45,6 +46,7 @@ export class NightshiftStack extends Stack {
   };
   readonly sandbox?: EcsSandbox;
   readonly monitoring: Monitoring;
+  readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: NightshiftStackProps = {}) {
     super(scope, id, props);
@@ -290,7 +292,12 @@ export class NightshiftStack extends Stack {
       for (const fn of [spawner, api, sweeper]) daytonaSecret.grantRead(fn.function);
     }
 
-    const allFunctions = [api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, ...(authorizer ? [authorizer] : [])];
+    // Events come from wherever a task ends or a charge is made; the notifier and digest trigger live in their own construct.
+    const notifications = new Notifications(this, 'Notifications', { table, environment: baseEnvironment, emailFrom: config.notificationsEmailFrom });
+    notifications.connectEmitters([api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger]);
+    this.notifications = notifications;
+
+    const allFunctions = [api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, notifications.notifier, notifications.digestTrigger, ...(authorizer ? [authorizer] : [])];
     NagSuppressions.addResourceSuppressions(
       allFunctions.map((fn) => fn.role),
       [TABLE_INDEX_SUPPRESSION],
@@ -321,6 +328,8 @@ export class NightshiftStack extends Stack {
       Sweeper: sweeper.function,
       SpawnDlq: spawnDlq.function,
       BatchTrigger: batchTrigger.function,
+      Notifier: notifications.notifier.function,
+      DigestTrigger: notifications.digestTrigger.function,
       ...(authorizer ? { Authorizer: authorizer.function } : {}),
     };
     this.monitoring = new Monitoring(this, 'Monitoring', {

@@ -56,6 +56,11 @@ export interface NightshiftConfigProps {
   readonly localMaxWaitSeconds?: number;
   /** Days the artifact bucket keeps patches and agent logs (1-3650). @default context `artifactRetentionDays`, else 90 */
   readonly artifactRetentionDays?: number;
+  /**
+   * SES sender of notification e-mail (an identity verified in SES). Without it e-mail channels
+   * are refused and the notifier gets no SES permission. @default context `notificationsEmailFrom`, else none
+   */
+  readonly notificationsEmailFrom?: string;
 }
 
 export interface NightshiftConfig {
@@ -80,6 +85,7 @@ export interface NightshiftConfig {
   readonly localLeaseTimeoutSeconds: number;
   readonly localMaxWaitSeconds: number;
   readonly artifactRetentionDays: number;
+  readonly notificationsEmailFrom: string | undefined;
 }
 
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid/';
@@ -160,5 +166,13 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
       1,
       3650,
     ),
+    notificationsEmailFrom: emailAddress('notificationsEmailFrom', props.notificationsEmailFrom ?? contextString(context, 'notificationsEmailFrom')),
   };
+};
+
+const emailAddress = (name: string, value: string | undefined): string | undefined => {
+  if (value !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
+    throw new InvalidStackConfigError(`${name} must be an e-mail address verified in SES, got '${value}'`);
+  }
+  return value;
 };

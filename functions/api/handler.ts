@@ -7,6 +7,7 @@ import { estimate } from './routes/estimate.js';
 import * as executors from './routes/executors.js';
 import { health } from './routes/health.js';
 import { openapi } from './routes/openapi.js';
+import * as notifications from './routes/notifications.js';
 import * as projects from './routes/projects.js';
 import * as spaces from './routes/spaces.js';
 import * as tasks from './routes/tasks.js';
@@ -55,6 +56,9 @@ export const routes: Record<string, Route> = {
   'GET /api/v1/projects': projects.list,
   'GET /api/v1/projects/{id}': projects.get,
   'DELETE /api/v1/projects/{id}': projects.remove,
+  'PUT /api/v1/users/me/notifications': notifications.put,
+  'GET /api/v1/users/me/notifications': notifications.get,
+  'GET /api/v1/users/me/notifications/deliveries': notifications.deliveries,
 };
 
 export const handler = apiHandler(async (event, context) => {

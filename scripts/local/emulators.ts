@@ -18,7 +18,7 @@ import { resetAwsClients } from '../../src/platform/aws.js';
 import { installSandboxProviders } from '../../src/sandbox/current.js';
 import { providerFromEnvironment } from '../../src/sandbox/from-environment.js';
 import { resetConfigCache } from '../../src/platform/config.js';
-import { ENV, MAIN_TABLE, spawnQueueDefinition, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { ENV, MAIN_TABLE, NOTIFY_QUEUE, spawnQueueDefinition, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
 import { spawnTimings, type SpawnProviderName } from '../../src/scheduling/spawn-timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -261,6 +261,9 @@ export interface LocalQueues {
   spawnQueueUrl: string;
   spawnDlqUrl: string;
   wakeQueueUrl: string;
+  /** Notification deliveries (the notifier's queue) and its dead-letter queue. */
+  notifyQueueUrl: string;
+  notifyDlqUrl: string;
 }
 
 async function createQueue(client: SQSClient, name: string, definition: QueueDefinition, dlqArn?: string): Promise<string> {
@@ -288,7 +291,10 @@ export async function ensureQueues(endpoint: string, prefix: string, overrides: 
     const dlq = await client.send(new GetQueueAttributesCommand({ QueueUrl: spawnDlqUrl, AttributeNames: ['QueueArn'] }));
     const spawnQueueUrl = await createQueue(client, `${prefix}-spawn`, { ...spawnQueue, ...overrides.spawn }, dlq.Attributes?.QueueArn);
     const wakeQueueUrl = await createQueue(client, `${prefix}-wake`, WAKE_QUEUE);
-    return { spawnQueueUrl, spawnDlqUrl, wakeQueueUrl };
+    const notifyDlqUrl = await createQueue(client, `${prefix}-notify-dlq`, { ...NOTIFY_QUEUE, maxReceiveCount: undefined, messageRetentionSeconds: 14 * 24 * 3600 });
+    const notifyDlq = await client.send(new GetQueueAttributesCommand({ QueueUrl: notifyDlqUrl, AttributeNames: ['QueueArn'] }));
+    const notifyQueueUrl = await createQueue(client, `${prefix}-notify`, NOTIFY_QUEUE, notifyDlq.Attributes?.QueueArn);
+    return { spawnQueueUrl, spawnDlqUrl, wakeQueueUrl, notifyQueueUrl, notifyDlqUrl };
   } finally {
     client.destroy();
   }
@@ -329,6 +335,7 @@ export async function useFreshResources(
     [ENV.spawnQueueUrl]: queues.spawnQueueUrl,
     [ENV.spawnDlqUrl]: queues.spawnDlqUrl,
     [ENV.wakeQueueUrl]: queues.wakeQueueUrl,
+    [ENV.notifyQueueUrl]: queues.notifyQueueUrl,
     ...extraEnv,
   });
   resetConfigCache();

@@ -14,15 +14,20 @@ export interface LocalFunctions {
   spawner: (event: SQSEvent) => Promise<SQSBatchResponse>;
   spawnDlq: (event: SQSEvent) => Promise<SQSBatchResponse>;
   sweeper: (event: unknown) => Promise<unknown>;
+  /** Notification deliveries; optional so harnesses that do not notify can leave it out. */
+  notifier?: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  digestTrigger?: (event: unknown) => Promise<unknown>;
 }
 
 export interface RuntimeOptions {
   port: number;
   secret: Uint8Array;
   functions: LocalFunctions;
-  queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string };
+  queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string; notifyQueueUrl?: string };
   pollIntervalSeconds: number;
   timeoutCheckIntervalSeconds: number;
+  /** How often the digest trigger runs (60 s, as the EventBridge rule in AWS). */
+  digestIntervalSeconds?: number;
   /** Milliseconds a poller waits for messages; short in tests so shutdown is quick. */
   waitTimeSeconds?: number;
   log?: (line: string) => void;
@@ -280,10 +285,16 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<Runnin
     startPoller(client, options.queues.spawnQueueUrl, 'spawner', options.functions.spawner, abort.signal, options, getConfig().spawn.spawnerBatchSize),
     startPoller(client, options.queues.spawnDlqUrl, 'spawn-dlq', options.functions.spawnDlq, abort.signal, options),
   ];
+  // The notifier's event source mapping: the same queue and handler as in AWS.
+  if (options.queues.notifyQueueUrl && options.functions.notifier) {
+    pollers.push(startPoller(client, options.queues.notifyQueueUrl, 'notifier', options.functions.notifier, abort.signal, options));
+  }
   const timers = [
     startTimer('orchestrator', options.pollIntervalSeconds, options.functions.orchestrator, options),
     startTimer('sweeper', options.timeoutCheckIntervalSeconds, options.functions.sweeper, options),
   ];
+  // EventBridge's every-minute digest rule; the trigger picks the users due from the due index.
+  if (options.functions.digestTrigger) timers.push(startTimer('digest-trigger', options.digestIntervalSeconds ?? 60, options.functions.digestTrigger, options));
   return {
     url: `http://127.0.0.1:${port}`,
     stop: async () => {

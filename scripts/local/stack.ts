@@ -23,13 +23,15 @@ export interface LocalStackOptions {
   namePrefix?: string;
   log?: (line: string) => void;
   waitTimeSeconds?: number;
+  /** How often the digest trigger looks for due digests (60 s, as in AWS; tests shorten it). */
+  digestIntervalSeconds?: number;
 }
 
 export interface LocalStack {
   url: string;
   secret: Uint8Array;
   tableName: string;
-  queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string };
+  queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string; notifyQueueUrl: string; notifyDlqUrl: string };
   stop(): Promise<void>;
 }
 
@@ -76,9 +78,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [ENV.spawnQueueUrl]: queues.spawnQueueUrl,
       [ENV.spawnDlqUrl]: queues.spawnDlqUrl,
       [ENV.wakeQueueUrl]: queues.wakeQueueUrl,
+      [ENV.notifyQueueUrl]: queues.notifyQueueUrl,
       CALLBACK_BASE_URL: url,
       NIGHTSHIFT_DATA_DIR: dataDir,
     });
+    // On one machine webhooks may go to 127.0.0.1 (local tools, tests); in AWS this stays off.
+    process.env.NOTIFICATIONS_ALLOW_LOOPBACK ??= '1';
     resetConfigCache();
     resetAwsClients();
     installSandboxProviders(() => providerFromEnvironment(process.env));
@@ -94,6 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       import('../../src/api-keys/api-keys.js'),
       import('../../functions/batch-trigger/handler.js'),
     ]);
+    const [notifier, digestTrigger] = await Promise.all([import('../../functions/notifier/handler.js'), import('../../functions/digest-trigger/handler.js')]);
     const secret = localSecret(dataDir);
     runtime = await startLocalRuntime({
       port,
@@ -102,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pollIntervalSeconds: config.pollIntervalSeconds,
       timeoutCheckIntervalSeconds: config.timeoutCheckIntervalSeconds,
       waitTimeSeconds: options.waitTimeSeconds,
+      digestIntervalSeconds: options.digestIntervalSeconds,
       log: options.log,
       // x-api-key goes through the same lookup as the Lambda authorizer in AWS.
       authenticateApiKey: (key) => apiKeys.apiKeyAuthorizerContext(key),
@@ -111,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         spawner: spawner.handler,
         spawnDlq: spawnDlq.handler,
         sweeper: sweeper.handler,
+        notifier: notifier.handler,
+        digestTrigger: digestTrigger.handler,
       },
     });
     // EventBridge Scheduler's part: recurring batches fire the batch-trigger function on their cron.

@@ -467,6 +467,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notification settings (secrets masked) */
+        get: operations["getNotificationSettings"];
+        /** Set webhooks, e-mail and the digest time; the first answer (and one with rotate_secret) shows the signing secret once */
+        put: operations["putNotificationSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest deliveries, newest first: status, attempts, the last response code or error, the next attempt */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -625,6 +660,32 @@ export interface components {
         ApiKeyCreate: {
             name: string;
             expires_at?: string | null;
+        };
+        NotificationSettingsPut: {
+            /** @default [] */
+            webhooks?: {
+                /** @description http(s) URL; hooks.slack.com incoming webhooks get a Slack-shaped message */
+                url: string;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            }[];
+            /**
+             * @description In AWS only (SES); the address is sent from the stack’s configured sender
+             * @default null
+             */
+            email?: {
+                /** Format: email */
+                address: string;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            } | null;
+            /** @default null */
+            digest_at?: string | null;
+            /** @default UTC */
+            timezone?: string;
+            /**
+             * @description Mint a new signing secret; the answer shows it this once
+             * @default false
+             */
+            rotate_secret?: boolean;
         };
         Health: {
             /** @enum {string} */
@@ -1607,6 +1668,79 @@ export interface components {
         ApiKeyRevoked: {
             /** @constant */
             revoked: true;
+        };
+        /**
+         * @example {
+         *       "webhooks": [
+         *         {
+         *           "id": "wh_1",
+         *           "url": "https://example.com/…hook",
+         *           "slack": false,
+         *           "events": [
+         *             "task.failed",
+         *             "digest"
+         *           ]
+         *         }
+         *       ],
+         *       "email": null,
+         *       "digest_at": "07:00",
+         *       "timezone": "Europe/Berlin",
+         *       "next_digest_at": "2026-10-27T06:00:00.000Z",
+         *       "secret_hint": "whsec_…k3Xp",
+         *       "secret_created_at": "2026-10-26T22:00:00.000Z",
+         *       "signing_secret": null,
+         *       "updated_at": "2026-10-26T22:00:00.000Z"
+         *     }
+         */
+        NotificationSettings: {
+            webhooks: {
+                id: string;
+                /** @description Masked: scheme, host and the last characters (URLs such as Slack’s carry secrets) */
+                url: string;
+                slack: boolean;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            }[];
+            email: {
+                address: string;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            } | null;
+            digest_at: string | null;
+            timezone: string;
+            next_digest_at: string | null;
+            /** @description The signing secret, masked */
+            secret_hint: string | null;
+            secret_created_at: string | null;
+            /**
+             * @description Shown only in the answer that created or rotated it; verify Nightshift-Signature with it
+             * @default null
+             */
+            signing_secret: string | null;
+            updated_at: string | null;
+        };
+        NotificationDeliveries: {
+            deliveries: {
+                id: string;
+                event_id: string;
+                /** @enum {string} */
+                event: "task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest";
+                /** @enum {string} */
+                channel: "webhook" | "slack" | "email";
+                /** @description The masked URL or the e-mail address */
+                target: string;
+                /** @enum {string} */
+                status: "pending" | "retrying" | "delivered" | "failed";
+                attempts: number;
+                last_status_code: number | null;
+                last_error: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-10-26T01:00:00.000Z
+                 */
+                created_at: string;
+                last_attempt_at: string | null;
+                next_attempt_at: string | null;
+                delivered_at: string | null;
+            }[];
         };
         /**
          * @example {
@@ -4430,6 +4564,224 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectList"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NotificationSettings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "webhooks": [
+                 *         {
+                 *           "url": "https://example.com/nightshift-hook",
+                 *           "events": [
+                 *             "task.completed",
+                 *             "task.failed",
+                 *             "batch.run_finished",
+                 *             "digest"
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "email": null,
+                 *       "digest_at": "07:00",
+                 *       "timezone": "Europe/Berlin"
+                 *     }
+                 */
+                "application/json": components["schemas"]["NotificationSettingsPut"];
+            };
+        };
+        responses: {
+            /** @description NotificationSettings */
+            200: {
+                headers: {
+                    /** @description no-store: the answer carries a secret */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NotificationDeliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDeliveries"];
                 };
             };
             /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */

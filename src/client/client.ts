@@ -154,5 +154,8 @@ export function createNightshiftClient(options: ClientOptions) {
     createApiKey: async (body: Schemas['ApiKeyCreate']) => unwrap(await api.POST('/api/v1/users/me/api-keys', { body })),
     listApiKeys: async () => unwrap(await api.GET('/api/v1/users/me/api-keys')),
     revokeApiKey: async (keyId: string) => unwrap(await api.DELETE('/api/v1/users/me/api-keys/{id}', id(keyId))),
+    putNotificationSettings: async (body: Schemas['NotificationSettingsPut']) => unwrap(await api.PUT('/api/v1/users/me/notifications', { body })),
+    getNotificationSettings: async () => unwrap(await api.GET('/api/v1/users/me/notifications')),
+    listNotificationDeliveries: async (limit?: number) => unwrap(await api.GET('/api/v1/users/me/notifications/deliveries', { params: { query: { limit } } })),
   };
 }

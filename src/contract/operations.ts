@@ -18,6 +18,8 @@ import { executorListResponseSchema, executorResponseSchema, leaseResponseSchema
 import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../spaces/schemas.js';
 import { ledgerResponseSchema, overrideResponseSchema, spaceQuotaResponseSchema, spaceResponseSchema } from '../spaces/responses.js';
 import { idParamSchema, taskCreateSchema, taskRerunSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
+import { deliveriesQuerySchema, notificationSettingsPutSchema } from '../notifications/schemas.js';
+import { deliveryListResponseSchema, notificationSettingsResponseSchema } from '../notifications/responses.js';
 import { projectListQuerySchema, projectPutSchema } from '../projects/schemas.js';
 import { projectDeletedResponseSchema, projectListResponseSchema, projectResponseSchema } from '../projects/responses.js';
 import {
@@ -41,7 +43,7 @@ export type ResponseHeader = 'x-next-cursor' | 'cache-control';
 /** What the contract says about one route of the route table, beyond its method, path and auth. */
 export interface Operation {
   readonly operationId: string;
-  readonly tag: 'tasks' | 'batches' | 'projects' | 'accounts' | 'spaces' | 'executors' | 'api-keys' | 'meta';
+  readonly tag: 'tasks' | 'batches' | 'projects' | 'accounts' | 'spaces' | 'executors' | 'api-keys' | 'notifications' | 'meta';
   readonly summary: string;
   readonly body?: Named & { readonly example?: unknown };
   readonly query?: z.ZodType;
@@ -296,5 +298,24 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     path: idParamSchema,
     responses: { 200: n('ApiKeyRevoked', apiKeyRevokedResponseSchema) },
     errors: ['NOT_FOUND'],
+  },
+  'PUT /api/v1/users/me/notifications': {
+    operationId: 'putNotificationSettings',
+    tag: 'notifications',
+    summary: 'Set webhooks, e-mail and the digest time; the first answer (and one with rotate_secret) shows the signing secret once',
+    body: {
+      ...n('NotificationSettingsPut', notificationSettingsPutSchema),
+      example: { webhooks: [{ url: 'https://example.com/nightshift-hook', events: ['task.completed', 'task.failed', 'batch.run_finished', 'digest'] }], email: null, digest_at: '07:00', timezone: 'Europe/Berlin' },
+    },
+    responses: { 200: { ...n('NotificationSettings', notificationSettingsResponseSchema), headers: ['cache-control'] } },
+    errors: ['CONFLICT'],
+  },
+  'GET /api/v1/users/me/notifications': { operationId: 'getNotificationSettings', tag: 'notifications', summary: "The caller's notification settings (secrets masked)", responses: { 200: n('NotificationSettings', notificationSettingsResponseSchema) } },
+  'GET /api/v1/users/me/notifications/deliveries': {
+    operationId: 'listNotificationDeliveries',
+    tag: 'notifications',
+    summary: 'The latest deliveries, newest first: status, attempts, the last response code or error, the next attempt',
+    query: deliveriesQuerySchema,
+    responses: { 200: n('NotificationDeliveries', deliveryListResponseSchema) },
   },
 };

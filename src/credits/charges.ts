@@ -16,6 +16,7 @@ import {
   isPersonalSpace,
   monthlyWindow,
   PERSONAL_SPACE_PREFIX,
+  quotaStatus,
   resolveEffectiveQuotaSpace,
   weeklyWindow,
   type QuotaSpace,
@@ -29,6 +30,7 @@ import { transact, TransactionConflictError, withOptimisticRetry, type TransactI
 import { getUser, putUserItem } from '../accounts/user-store.js';
 import { getTask } from '../tasks/task-store.js';
 import { priorUsage, runAttempt } from '../tasks/retry-policy.js';
+import { notifyQuota } from '../notifications/emit.js';
 
 /** The badge a task shows while it waits for its space's monthly credits. */
 export const OVER_QUOTA_BADGE = 'Blocked (over quota)';
@@ -175,6 +177,7 @@ export async function creditChargeItems(task: Task, now: Date): Promise<Transact
       if (never) throw never;
       if (!canCharge(quotaUsage(state), task.estimated_credits)) {
         await putWaiter(state.quotaSpaceId, task.user_id, state.monthly.end);
+        await notifyQuota('quota.blocked', { userId: task.user_id, spaceId: state.quotaSpaceId, windowKey: state.monthly.key, message: quotaStatus({ ...quotaUsage(state), charge: task.estimated_credits, monthlyResetsAt: state.monthly.end }).message, resetsAt: state.monthly.end.toISOString() }, now);
         throw new CreditLimitReachedError(
           state.quotaSpaceId,
           state.monthly.end,
@@ -185,6 +188,9 @@ export async function creditChargeItems(task: Task, now: Date): Promise<Transact
       items.push(usageChangeItem(state.quotaSpaceId, state.monthly.key, units, now, capUnits - units));
     }
     items.push(usageChangeItem(state.quotaSpaceId, state.weekly.key, units, now));
+    if (state.weeklyLimit !== null && (state.weeklyUnits + units) * 5 >= creditsToUnits(state.weeklyLimit) * 4) {
+      await notifyQuota('quota.warning', { userId: task.user_id, spaceId: state.quotaSpaceId, windowKey: state.weekly.key, message: quotaStatus({ ...quotaUsage(state), weeklyUsed: unitsToCredits(state.weeklyUnits + units), weeklyResetsAt: state.weekly.end }).message, resetsAt: state.weekly.end.toISOString() }, now);
+    }
     // A limit lowered or an override expired since the read must not let this charge through.
     if (state.quotaSpace) items.push(spaceUnchangedItem(state.quotaSpace));
   }

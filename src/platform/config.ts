@@ -33,6 +33,10 @@ const configSchema = z.object({
   [ENV.spawnDlqUrl]: z.string().default(''),
   [ENV.wakeQueueUrl]: z.string().default(''),
   [ENV.artifactsBucket]: z.string().default(''),
+  [ENV.notifyQueueUrl]: z.string().default(''),
+  [ENV.notificationsEmailFrom]: z.string().default(''),
+  NOTIFICATIONS_ALLOW_LOOPBACK: z.enum(['0', '1', '']).default('0'),
+  NOTIFICATIONS_RETRY_BASE_SECONDS: intInRange('NOTIFICATIONS_RETRY_BASE_SECONDS', 1, 3600, 30),
   SANDBOX_PROVIDER: z.enum(['process', 'daytona', 'ecs']).default('process'),
   CALLBACK_BASE_URL: z.string().default(''),
 });
@@ -62,6 +66,14 @@ export interface AppConfig {
   artifactsBucket: string;
   sandboxProvider: 'process' | 'daytona' | 'ecs';
   callbackBaseUrl: string;
+  /** The notifications queue; empty: no notifications are sent. */
+  notifyQueueUrl: string;
+  /** SES sender of notification e-mail (AWS); empty: e-mail channels are not offered. */
+  notificationsEmailFrom: string;
+  /** One machine only: webhooks may go to 127.0.0.1 (and nowhere else private). */
+  notificationsAllowLoopback: boolean;
+  /** First wait before a failed delivery is retried; it doubles per attempt. */
+  notificationsRetryBaseSeconds: number;
 }
 
 /** Validates the environment; a bad value throws a message naming the variable and its range. */
@@ -91,6 +103,10 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
     artifactsBucket: c[ENV.artifactsBucket],
     sandboxProvider: c.SANDBOX_PROVIDER,
     callbackBaseUrl: c.CALLBACK_BASE_URL,
+    notifyQueueUrl: c[ENV.notifyQueueUrl],
+    notificationsEmailFrom: c[ENV.notificationsEmailFrom],
+    notificationsAllowLoopback: c.NOTIFICATIONS_ALLOW_LOOPBACK === '1',
+    notificationsRetryBaseSeconds: c.NOTIFICATIONS_RETRY_BASE_SECONDS,
   };
 }
 

@@ -21,7 +21,9 @@ export type ProductMetric =
   /** A failed attempt sent back to pending for another try. */
   | 'TaskRetries'
   /** A task or user a sweeper or orchestrator pass could not handle (logged with its id, retried next pass). */
-  | 'PassItemFailures';
+  | 'PassItemFailures'
+  | 'NotificationsDelivered'
+  | 'NotificationsFailed';
 
 export function count(name: ProductMetric, value = 1): void {
   metrics.addMetric(name, MetricUnit.Count, value);

@@ -73,6 +73,23 @@ export const WAKE_QUEUE: QueueDefinition = {
   messageRetentionSeconds: 3600,
 };
 
+/**
+ * Notification deliveries (webhooks, Slack, e-mail). Retries with backoff are new messages with a
+ * delay, sent by the worker itself, so a message is received more than once only when the worker
+ * crashed; those go to the DLQ after 5 receives. Visibility is 6x the worker's timeout.
+ */
+export const NOTIFY_QUEUE: QueueDefinition = {
+  logicalName: 'Notify',
+  visibilityTimeoutSeconds: 360,
+  receiveWaitTimeSeconds: 20,
+  messageRetentionSeconds: 4 * 24 * 3600,
+  maxReceiveCount: 5,
+};
+
+export const NOTIFIER_TIMEOUT_SECONDS = 60;
+/** Messages per notifier invocation: each may take the 10 s delivery timeout. */
+export const NOTIFIER_BATCH_SIZE = 5;
+
 /** Patches and full agent logs; kept this many days unless the stack is told otherwise. */
 export const ARTIFACT_RETENTION_DAYS_DEFAULT = 90;
 
@@ -85,4 +102,6 @@ export const ENV = {
   spawnDlqUrl: 'SPAWN_DLQ_URL',
   wakeQueueUrl: 'WAKE_QUEUE_URL',
   artifactsBucket: 'ARTIFACTS_BUCKET',
+  notifyQueueUrl: 'NOTIFY_QUEUE_URL',
+  notificationsEmailFrom: 'NOTIFICATIONS_EMAIL_FROM',
 } as const;

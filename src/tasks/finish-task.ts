@@ -15,6 +15,7 @@ import { sandboxTaskOf } from './sandbox-task.js';
 import { addCredits, attemptRecord, DEFAULT_RETRY_BACKOFF_SECONDS, hasAttemptsLeft, priorUsage, retryDelaySeconds, runAttempt } from './retry-policy.js';
 import { wakeForQueuedTasks } from '../scheduling/wake.js';
 import { taskEnded } from './task-ended.js';
+import { notifyTaskFinished } from '../notifications/emit.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -132,6 +133,7 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   await afterAttempt(transition);
   await terminateSandbox(transition.before);
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
+  await notifyTaskFinished(transition.after, now);
 }
 
 const NO_CHANGES = 'No changes: the agent left the repository as it found it.';
@@ -254,6 +256,7 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
     await afterAttempt(transition);
     await wakeOrchestrator('slot-freed');
+    await notifyTaskFinished(transition.after, now);
   }
   return transition;
 }
@@ -294,6 +297,7 @@ export async function failActiveTask(
   await terminateSandbox(transition.before);
   await afterAttempt(transition);
   await wakeOrchestrator('slot-freed');
+  await notifyTaskFinished(transition.after, now);
   return true;
 }
 
@@ -310,5 +314,6 @@ export async function failPendingTask(taskId: string, reason: string, now: Date,
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   count('TasksFailed');
   await afterAttempt(transition);
+  await notifyTaskFinished(transition.after, now);
   return true;
 }

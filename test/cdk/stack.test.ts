@@ -68,10 +68,11 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
   let synth: Synthesized;
   let template: Template;
 
+  // Bundles every function with esbuild (nine of them since the notifier and digest trigger): slow on a busy machine.
   beforeAll(() => {
     synth = synthNightshift();
     template = synth.template;
-  });
+  }, 240_000);
 
   it('builds the table exactly from MAIN_TABLE, on demand, with TTL, PITR, deletion protection and RETAIN', () => {
     const attributeNames = new Set([
@@ -131,7 +132,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
       SqsManagedSseEnabled: true,
     });
     expect(queues[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true });
-    // enforceSSL: every queue policy denies plain HTTP.
+    // enforceSSL: every queue policy denies plain HTTP (spawn, its DLQ, wake, notify, its DLQ).
     template.resourcePropertiesCountIs(
       'AWS::SQS::QueuePolicy',
       {
@@ -141,7 +142,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
           ]),
         },
       },
-      3,
+      5,
     );
   });
 
@@ -179,7 +180,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
 
   it('runs every function on Node 22, arm64, bundled as ESM with source maps, traced, with one-month logs', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function') as Resources);
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(9); // with the notifier and the digest trigger
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -372,7 +373,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
     for (const metricName of ['Errors', 'Throttles']) {
-      template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: 'AWS/Lambda' }, 7);
+      template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: 'AWS/Lambda' }, 9);
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([

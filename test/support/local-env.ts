@@ -35,6 +35,7 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
     endpoints: { dynamodb: inject('dynamodbEndpoint'), sqs: inject('sqsEndpoint'), s3: inject('s3Endpoint') },
     namePrefix: `e${randomUUID().slice(0, 8)}`,
     waitTimeSeconds: 1,
+    digestIntervalSeconds: 2,
   });
   return { ...stack, dataDir, token: (user, admin = false) => signLocalToken(stack.secret, user, { admin }) };
 }

@@ -48,6 +48,9 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/projects', auth: 'user' },
   { method: 'GET', path: '/api/v1/projects/{id}', auth: 'user' },
   { method: 'DELETE', path: '/api/v1/projects/{id}', auth: 'user' },
+  { method: 'PUT', path: '/api/v1/users/me/notifications', auth: 'user' },
+  { method: 'GET', path: '/api/v1/users/me/notifications', auth: 'user' },
+  { method: 'GET', path: '/api/v1/users/me/notifications/deliveries', auth: 'user' },
 ];
 
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;

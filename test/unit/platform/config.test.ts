@@ -12,7 +12,10 @@ describe('parseConfig', () => {
       localLeaseTimeoutSeconds: 600,
       localMaxWaitSeconds: 86_400,
       sandboxProvider: 'process',
+      notificationsAllowLoopback: false,
+      notificationsRetryBaseSeconds: 30,
     });
+    expect(parseConfig({ NOTIFICATIONS_ALLOW_LOOPBACK: '1' }).notificationsAllowLoopback).toBe(true);
   });
 
   it.each([
@@ -26,6 +29,8 @@ describe('parseConfig', () => {
     ['LOCAL_LEASE_TIMEOUT', '59', 'LOCAL_LEASE_TIMEOUT must be an integer from 60 to 86400 (got "59")'],
     ['LOCAL_LEASE_TIMEOUT', '10m', 'LOCAL_LEASE_TIMEOUT must be an integer from 60 to 86400'],
     ['LOCAL_MAX_WAIT', '604801', 'LOCAL_MAX_WAIT must be an integer from 600 to 604800'],
+    ['NOTIFICATIONS_RETRY_BASE_SECONDS', '0', 'NOTIFICATIONS_RETRY_BASE_SECONDS must be an integer from 1 to 3600 (got "0")'],
+    ['NOTIFICATIONS_ALLOW_LOOPBACK', 'yes', 'NOTIFICATIONS_ALLOW_LOOPBACK'],
   ])('rejects %s=%s naming the variable and its range', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
   });
