@@ -14,6 +14,7 @@ const RULE_FILES = [
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
   /^src\/tasks\/(task|callback-token|result-size)\.ts$/,
   /^src\/projects\/project\.ts$/,
+  /^src\/overrides\/override-request\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
   /^src\/platform\/(errors|storable-json|wire)\.ts$/,
 ];

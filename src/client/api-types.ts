@@ -310,6 +310,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/spaces/{id}/override-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A space's override requests, newest first */
+        get: operations["listSpaceOverrideRequests"];
+        put?: never;
+        /** Ask admins for credits above the space's monthly hard limit (the space's owner or members); logged in the ledger */
+        post: operations["requestOverride"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/override-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Admin: override requests of every space, one status or all, newest first */
+        get: operations["listOverrideRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/override-requests/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admin: decline a pending override request (grant one through the overrides endpoint with request_id); logged in the ledger */
+        post: operations["declineOverrideRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executors": {
         parameters: {
             query?: never;
@@ -544,6 +596,14 @@ export interface components {
             reason: string;
             /** Format: date-time */
             expires_at: string;
+            request_id?: string;
+        };
+        OverrideRequestCreate: {
+            credits: number;
+            reason: string;
+        };
+        OverrideRequestDecline: {
+            reason?: string;
         };
         ExecutorRegistration: {
             executor_id: string;
@@ -1185,10 +1245,10 @@ export interface components {
                 space_id: string;
                 task_space_id: string | null;
                 executor_id: string | null;
-                /** @description + charge, - refund; an override row carries the credits it grants */
+                /** @description + charge, - refund; an override row carries the credits it grants; override_request and override_declined rows the credits asked for (they move no counter) */
                 credits: number;
                 /** @enum {string} */
-                reason: "charge" | "refund" | "override";
+                reason: "charge" | "refund" | "override" | "override_request" | "override_declined";
                 actor: string;
                 /**
                  * Format: date-time
@@ -1197,6 +1257,11 @@ export interface components {
                 created_at: string;
                 note: string | null;
                 expires_at: string | null;
+                /**
+                 * @description The override request an override row granted or a request row tells of
+                 * @default null
+                 */
+                request_id: string | null;
             }[];
             next_cursor: string | null;
             quota_space_id: string;
@@ -1218,6 +1283,55 @@ export interface components {
              */
             created_at: string;
             actor: string;
+            /**
+             * @description The override request this grant answered
+             * @default null
+             */
+            request_id: string | null;
+        };
+        /**
+         * @example {
+         *       "request_id": "3f8a1c52-9a0e-4c55-8d0f-7f2b9f6f4a11",
+         *       "space_id": "research",
+         *       "user_id": "alice",
+         *       "credits": 50,
+         *       "reason": "Launch week: the nightly evals need more credits",
+         *       "status": "pending",
+         *       "created_at": "2026-10-26T22:10:00.000Z",
+         *       "decided_at": null,
+         *       "decided_by": null,
+         *       "decision_reason": null,
+         *       "override_id": null
+         *     }
+         */
+        OverrideRequest: {
+            request_id: string;
+            space_id: string;
+            /** @description Who asked */
+            user_id: string;
+            credits: number;
+            reason: string;
+            /** @enum {string} */
+            status: "pending" | "granted" | "declined";
+            /**
+             * Format: date-time
+             * @example 2026-10-26T01:00:00.000Z
+             */
+            created_at: string;
+            decided_at: string | null;
+            /** @description The admin who granted or declined it */
+            decided_by: string | null;
+            decision_reason: string | null;
+            /**
+             * @description The ledger id of the override that granted it
+             * @default null
+             */
+            override_id: string | null;
+        };
+        OverrideRequestList: {
+            /** @description Newest first */
+            override_requests: components["schemas"]["OverrideRequest"][];
+            next_cursor: string | null;
         };
         Executor: {
             executor_id: string;
@@ -1431,7 +1545,7 @@ export interface components {
                  * @description Stable code for programs
                  * @enum {string}
                  */
-                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "SPACE_NOT_FOUND" | "OVERRIDE_REQUEST_NOT_FOUND" | "OVERRIDE_REQUEST_DECIDED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                 /** @description Text for people */
                 message: string;
                 /** @description For VALIDATION_ERROR: the issues found, clipped */
@@ -3135,7 +3249,8 @@ export interface operations {
                  * @example {
                  *       "credits": 50,
                  *       "reason": "Launch week",
-                 *       "expires_at": "2026-11-01T00:00:00Z"
+                 *       "expires_at": "2026-11-01T00:00:00Z",
+                 *       "request_id": "3f8a1c52-9a0e-4c55-8d0f-7f2b9f6f4a11"
                  *     }
                  */
                 "application/json": components["schemas"]["OverrideCreate"];
@@ -3178,7 +3293,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description NOT_FOUND */
+            /** @description NOT_FOUND; OVERRIDE_REQUEST_NOT_FOUND */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3187,7 +3302,343 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description CONFLICT */
+            /** @description CONFLICT; OVERRIDE_REQUEST_DECIDED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listSpaceOverrideRequests: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OverrideRequestList */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideRequestList"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SPACE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    requestOverride: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "credits": 50,
+                 *       "reason": "Launch week: the nightly evals need more credits"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OverrideRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description OverrideRequest */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideRequest"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SPACE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOverrideRequests: {
+        parameters: {
+            query?: {
+                status?: "pending" | "granted" | "declined";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OverrideRequestList */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideRequestList"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    declineOverrideRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "The budget for this month is spent; wait for the reset"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OverrideRequestDecline"];
+            };
+        };
+        responses: {
+            /** @description OverrideRequest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverrideRequest"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description OVERRIDE_REQUEST_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description OVERRIDE_REQUEST_DECIDED */
             409: {
                 headers: {
                     [name: string]: unknown;
