@@ -97,7 +97,7 @@ describe('override requests over HTTP', () => {
     ['a personal space', 'alice', 'POST', '/api/v1/spaces/personal:alice/override-requests', { credits: 3, reason: 'x' }, 400, 'VALIDATION_ERROR'],
     ['an unknown status', 'ops-admin', 'GET', '/api/v1/admin/override-requests?status=open', undefined, 400, 'VALIDATION_ERROR'],
     ['a forged cursor', 'ops-admin', 'GET', '/api/v1/admin/override-requests?cursor=bm9wZQ', undefined, 400, 'VALIDATION_ERROR'],
-  ])('answers $0 with $5 $6 and changes nothing', async (_what, user, method, path, body, status, code) => {
+  ])('%s (%s: %s %s %j) is %i %s and changes nothing', async (_what, user, method, path, body, status, code) => {
     const token = await stack.token(user, user === 'ops-admin');
     const before = (await call(admin, 'GET', '/api/v1/admin/override-requests')).body.override_requests;
 
