@@ -49,6 +49,10 @@ export interface NightshiftConfigProps {
   readonly localMaxWaitSeconds?: number;
   /** Days the artifact bucket keeps patches and agent logs (1-3650). @default context `artifactRetentionDays`, else 90 */
   readonly artifactRetentionDays?: number;
+  /** The dashboard's OpenID Connect client id (written to its config.json). @default context `oidcClientId`, else the JWT audience */
+  readonly oidcClientId?: string;
+  /** The built dashboard to ship. @default `web/dist` of this repository */
+  readonly webDistPath?: string;
 }
 
 export interface NightshiftConfig {
@@ -71,6 +75,9 @@ export interface NightshiftConfig {
   readonly localLeaseTimeoutSeconds: number;
   readonly localMaxWaitSeconds: number;
   readonly artifactRetentionDays: number;
+  readonly oidcClientId: string;
+  /** Undefined: the stack's default, web/dist. */
+  readonly webDistPath: string | undefined;
 }
 
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid/';
@@ -120,11 +127,12 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
   const jwksUrl =
     props.jwksUrl ?? contextString(context, 'jwksUrl') ?? `${jwtIssuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
 
+  const jwtAudience = props.jwtAudience ?? contextString(context, 'jwtAudience') ?? 'nightshift';
   return {
     tableDeletionProtection: props.tableDeletionProtection ?? true,
     authMode,
     jwtIssuer,
-    jwtAudience: props.jwtAudience ?? contextString(context, 'jwtAudience') ?? 'nightshift',
+    jwtAudience,
     jwksUrl,
     jwtIssuerIsPlaceholder: givenIssuer === undefined,
     sandboxProvider,
@@ -149,5 +157,7 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
       1,
       3650,
     ),
+    oidcClientId: props.oidcClientId ?? contextString(context, 'oidcClientId') ?? jwtAudience,
+    webDistPath: props.webDistPath ?? contextString(context, 'webDistPath'),
   };
 };
