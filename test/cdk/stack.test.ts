@@ -70,10 +70,12 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
   let synth: Synthesized;
   let template: Template;
 
+  // A real synth bundles seven functions with esbuild and stages the dashboard's deployment
+  // assets; on a shared, loaded machine that takes longer than the default hook timeout.
   beforeAll(() => {
     synth = synthNightshift();
     template = synth.template;
-  });
+  }, 240_000);
 
   it('builds the table exactly from MAIN_TABLE, on demand, with TTL, PITR, deletion protection and RETAIN', () => {
     const attributeNames = new Set([
