@@ -110,6 +110,8 @@ export class WebHosting extends Construct {
       contentType: 'application/json',
       distribution: this.distribution,
       distributionPaths: ['/config.json'],
+      // The same size as the site's, so both share one copy function.
+      memoryLimit: 256,
     });
     runtimeConfig.node.addDependency(site);
     this.acknowledgeDeploymentHandler();
