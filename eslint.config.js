@@ -17,6 +17,7 @@ const RULE_FILES = [
   /^src\/projects\/project\.ts$/,
   /^src\/scheduling\/shards\.ts$/,
   /^src\/notifications\/(events|signature|address-rules|digest|render|delivery-policy|masking)\.ts$/,
+  /^src\/overrides\/override-request\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
   /^src\/platform\/(errors|storable-json|wire)\.ts$/,
 ];

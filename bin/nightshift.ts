@@ -2,12 +2,19 @@
 /**
  * `cdk synth|deploy` entry. Options come from context (`-c key=value` or cdk.json):
  * stackName, authMode (lambda|jwt), jwtIssuer, jwtAudience, jwksUrl, sandboxProvider (ecs|daytona),
- * daytonaSecretName, daytonaApiUrl, tableDeletionProtection (true|false), nag (default on; `-c nag=false`).
+ * daytonaSecretName, daytonaApiUrl, tableDeletionProtection (true|false), oidcClientId (the dashboard's
+ * OpenID Connect client; default the audience), webDistPath (a built dashboard; default web/dist),
+ * nag (default on; `-c nag=false`).
  * The stack stays environment-agnostic so that synth needs no AWS account (and cdklocal works).
+ * When web/dist is missing it is built here (`npm run build:web`), not in the stack: tests give
+ * the stack a small fixture instead, so `npm test` never builds the dashboard.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { NightshiftStack } from '../lib/nightshift-stack.js';
+import { DEFAULT_WEB_DIST, NightshiftStack } from '../lib/nightshift-stack.js';
 import { AUTH_MODES, CLOUD_SANDBOX_PROVIDERS, parseChoice } from '../lib/stack-config.js';
 
 const app = new App();
@@ -18,6 +25,15 @@ const context = (key: string): string | undefined => {
 };
 
 const deletionProtection = context('tableDeletionProtection');
+
+if (context('webDistPath') === undefined && !existsSync(join(DEFAULT_WEB_DIST, 'index.html'))) {
+  console.error('web/dist is missing: building the dashboard (npm run build:web)');
+  try {
+    execFileSync('npm', ['run', 'build:web'], { stdio: ['ignore', process.stderr, 'inherit'] });
+  } catch (error) {
+    throw new Error(`Building the dashboard failed; run \`npm run build:web\` and fix what it reports, or pass -c webDistPath=<a built site>. (${String(error)})`);
+  }
+}
 
 new NightshiftStack(app, context('stackName') ?? 'Nightshift', {
   description: 'Nightshift: serverless task queue for AI-agent work',

@@ -112,6 +112,7 @@ Examples:
   $ nightshift batch examples/tonight.yaml
   $ nightshift watch --batch <batch-id>
   $ nightshift report <batch-id>
+  $ nightshift override request <space> --credits 50 --reason "launch week"
 
 Configuration: $XDG_CONFIG_HOME/nightshift/config.json (written by login, mode 0600);
 NIGHTSHIFT_API_URL, NIGHTSHIFT_TOKEN and NIGHTSHIFT_API_KEY take precedence.
@@ -474,6 +475,86 @@ notifications
             deliveries.map((d) => [d.created_at, d.event, d.target, d.status, String(d.attempts), d.last_error ?? (d.last_status_code === null ? '' : String(d.last_status_code)), d.next_attempt_at ?? '']),
           ),
     );
+type OverrideRequest = Awaited<ReturnType<NightshiftClient['requestOverride']>>;
+
+const overrideRequestTable = (requests: OverrideRequest[]): string =>
+  requests.length === 0
+    ? 'No override requests.'
+    : table(
+        ['ID', 'SPACE', 'USER', 'CREDITS', 'STATUS', 'ASKED', 'REASON'],
+        requests.map((r) => [r.request_id, r.space_id, r.user_id, String(r.credits), r.status + (r.decided_by ? ` by ${r.decided_by}` : ''), r.created_at, r.reason]),
+      );
+
+const positiveCredits = (value: string): number => {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`--credits must be a number above 0, not "${value}"`);
+  return number;
+};
+
+const override = program
+  .command('override')
+  .description("Ask for credits above a space's monthly hard limit; admins list, grant and decline")
+  .addHelpText(
+    'after',
+    '\nExamples:\n  $ nightshift override request research --credits 50 --reason "launch week"\n  $ nightshift override list --status pending\n  $ nightshift override grant <request-id> --space research --credits 50 --expires-at 2026-11-01T00:00:00Z\n  $ nightshift override decline <request-id> --reason "budget spent"',
+  );
+override
+  .command('request')
+  .argument('<space>', 'the space at its limit')
+  .requiredOption('--credits <n>', 'how many credits to ask for', positiveCredits)
+  .requiredOption('--reason <text>', 'why (admins read it)')
+  .option('--json', "print the API's JSON")
+  .description('Ask admins for an override (owner or member of the space)')
+  .action(async (space: string, flags: { credits: number; reason: string; json?: boolean }) => {
+    const request = await client().requestOverride(space, { credits: flags.credits, reason: flags.reason });
+    if (flags.json) return printJson(request);
+    print(`Asked for ${request.credits} credits in ${request.space_id}: request ${request.request_id} is pending`);
+  });
+override
+  .command('list')
+  .argument('[space]', "a space's requests (default: every space's, for admins)")
+  .addOption(new Option('--status <status>', 'admins: only requests in this status').choices(['pending', 'granted', 'declined']))
+  .option('--json', "print the API's JSON")
+  .description('Override requests, newest first')
+  .action(async (space: string | undefined, flags: { status?: OverrideRequest['status']; json?: boolean }) => {
+    if (space && flags.status) throw new UsageError('--status filters the admin list; leave out <space> to use it');
+    const api = client();
+    const page = space ? await api.spaceOverrideRequests(space, { limit: 100 }) : await api.overrideRequests({ status: flags.status, limit: 100 });
+    if (flags.json) return printJson(page);
+    print(overrideRequestTable(page.override_requests));
+  });
+override
+  .command('grant')
+  .argument('<request>', 'the request id')
+  .requiredOption('--space <id>', 'the space the request is for')
+  .requiredOption('--expires-at <time>', 'ISO time when the override ends')
+  .option('--credits <n>', 'credits to grant (default: what was asked)', positiveCredits)
+  .option('--reason <text>', 'the reason logged in the ledger (default: the request\'s)')
+  .option('--json', "print the API's JSON")
+  .description('Admin: grant a pending request as a time-boxed override')
+  .action(async (requestId: string, flags: { space: string; expiresAt: string; credits?: number; reason?: string; json?: boolean }) => {
+    const api = client();
+    let { credits, reason } = flags;
+    if (credits === undefined || reason === undefined) {
+      const asked = (await api.spaceOverrideRequests(flags.space, { limit: 100 })).override_requests.find((r) => r.request_id === requestId);
+      if (!asked) throw new UsageError(`no request ${requestId} among the latest 100 of space ${flags.space}; give --credits and --reason`);
+      credits ??= asked.credits;
+      reason ??= asked.reason;
+    }
+    const granted = await api.grantOverride(flags.space, { credits, reason, expires_at: flags.expiresAt, request_id: requestId });
+    if (flags.json) return printJson(granted);
+    print(`Granted ${granted.credits} credits on ${granted.space_id} until ${granted.expires_at} (request ${requestId})`);
+  });
+override
+  .command('decline')
+  .argument('<request>', 'the request id')
+  .option('--reason <text>', 'why, for the user')
+  .option('--json', "print the API's JSON")
+  .description('Admin: decline a pending request')
+  .action(async (requestId: string, flags: { reason?: string; json?: boolean }) => {
+    const declined = await client().declineOverrideRequest(requestId, flags.reason ? { reason: flags.reason } : {});
+    if (flags.json) return printJson(declined);
+    print(`Declined request ${requestId} of ${declined.user_id} in ${declined.space_id}`);
   });
 
 program.exitOverride();

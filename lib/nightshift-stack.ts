@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Annotations, Arn, ArnFormat, CfnOutput, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,10 +18,14 @@ import { Monitoring } from './constructs/monitoring.js';
 import { NightshiftFunction } from './constructs/nightshift-function.js';
 import { Notifications } from './constructs/notifications.js';
 import { SPAWN_DLQ_CONSUMER_TIMEOUT_SECONDS, Storage } from './constructs/storage.js';
+import { WebHosting, type WebRuntimeConfig } from './constructs/web-hosting.js';
 import type { NightshiftConfig, NightshiftConfigProps } from './stack-config.js';
 import { resolveConfig } from './stack-config.js';
 
 export type NightshiftStackProps = StackProps & NightshiftConfigProps;
+
+/** Where `npm run build:web` writes the dashboard. */
+export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../web/dist', import.meta.url));
 
 export const DEFAULT_AGENT_IMAGE = 'public.ecr.aws/docker/library/node:22-slim';
 
@@ -47,6 +52,9 @@ export class NightshiftStack extends Stack {
   readonly sandbox?: EcsSandbox;
   readonly monitoring: Monitoring;
   readonly notifications: Notifications;
+  readonly web: WebHosting;
+  /** What the dashboard's config.json says. */
+  readonly webConfig: WebRuntimeConfig;
 
   constructor(scope: Construct, id: string, props: NightshiftStackProps = {}) {
     super(scope, id, props);
@@ -67,6 +75,8 @@ export class NightshiftStack extends Stack {
       spawnTimings: timings,
     });
     this.storage = storage;
+    // Before the functions, so that a missing build fails at once; the API's CORS allows its origin.
+    this.web = new WebHosting(this, 'Web', { siteDirectory: config.webDistPath ?? DEFAULT_WEB_DIST });
 
     // Shared by every function; the code validates these at cold start.
     const baseEnvironment: Record<string, string> = {
@@ -198,7 +208,15 @@ export class NightshiftStack extends Stack {
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
       authorizer: authorizer?.function,
+      corsAllowOrigins: [this.web.origin],
     });
+    this.webConfig = {
+      api_url: this.httpApi.endpoint,
+      // Without an issuer the dashboard offers only pasting an API key.
+      oidc: config.jwtIssuerIsPlaceholder ? null : { issuer: config.jwtIssuer, client_id: config.oidcClientId, audience: config.jwtAudience },
+      local_sign_in: false,
+    };
+    this.web.deploy(this.webConfig);
 
     // The spawner hands sandboxes the callback URL. The API function is not given it: it derives
     // its URL from the request, and giving it would make the API depend on itself.
@@ -340,6 +358,7 @@ export class NightshiftStack extends Stack {
       api: this.httpApi.api,
     });
 
+    new CfnOutput(this, 'DashboardUrl', { value: this.web.origin, description: 'The dashboard (CloudFront)' });
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.endpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'SpawnQueueUrl', { value: spawnQueue.queueUrl });

@@ -61,6 +61,10 @@ export interface NightshiftConfigProps {
    * are refused and the notifier gets no SES permission. @default context `notificationsEmailFrom`, else none
    */
   readonly notificationsEmailFrom?: string;
+  /** The dashboard's OpenID Connect client id (written to its config.json). @default context `oidcClientId`, else the JWT audience */
+  readonly oidcClientId?: string;
+  /** The built dashboard to ship. @default `web/dist` of this repository */
+  readonly webDistPath?: string;
 }
 
 export interface NightshiftConfig {
@@ -86,6 +90,9 @@ export interface NightshiftConfig {
   readonly localMaxWaitSeconds: number;
   readonly artifactRetentionDays: number;
   readonly notificationsEmailFrom: string | undefined;
+  readonly oidcClientId: string;
+  /** Undefined: the stack's default, web/dist. */
+  readonly webDistPath: string | undefined;
 }
 
 export const PLACEHOLDER_JWT_ISSUER = 'https://issuer.invalid/';
@@ -135,11 +142,12 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
   const jwksUrl =
     props.jwksUrl ?? contextString(context, 'jwksUrl') ?? `${jwtIssuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
 
+  const jwtAudience = props.jwtAudience ?? contextString(context, 'jwtAudience') ?? 'nightshift';
   return {
     tableDeletionProtection: props.tableDeletionProtection ?? true,
     authMode,
     jwtIssuer,
-    jwtAudience: props.jwtAudience ?? contextString(context, 'jwtAudience') ?? 'nightshift',
+    jwtAudience,
     jwksUrl,
     jwtIssuerIsPlaceholder: givenIssuer === undefined,
     sandboxProvider,
@@ -167,6 +175,8 @@ export const resolveConfig = (props: NightshiftConfigProps, context: ContextRead
       3650,
     ),
     notificationsEmailFrom: emailAddress('notificationsEmailFrom', props.notificationsEmailFrom ?? contextString(context, 'notificationsEmailFrom')),
+    oidcClientId: props.oidcClientId ?? contextString(context, 'oidcClientId') ?? jwtAudience,
+    webDistPath: props.webDistPath ?? contextString(context, 'webDistPath'),
   };
 };
 

@@ -8,6 +8,7 @@ import * as executors from './routes/executors.js';
 import { health } from './routes/health.js';
 import { openapi } from './routes/openapi.js';
 import * as notifications from './routes/notifications.js';
+import * as overrideRequests from './routes/override-requests.js';
 import * as projects from './routes/projects.js';
 import * as spaces from './routes/spaces.js';
 import * as tasks from './routes/tasks.js';
@@ -45,6 +46,10 @@ export const routes: Record<string, Route> = {
   'GET /api/v1/spaces/{id}/quota': spaces.quota,
   'GET /api/v1/spaces/{id}/ledger': spaces.ledger,
   'POST /api/v1/admin/spaces/{id}/overrides': spaces.override,
+  'POST /api/v1/spaces/{id}/override-requests': overrideRequests.create,
+  'GET /api/v1/spaces/{id}/override-requests': overrideRequests.listForSpace,
+  'GET /api/v1/admin/override-requests': overrideRequests.adminList,
+  'POST /api/v1/admin/override-requests/{id}/decline': overrideRequests.decline,
   'POST /api/v1/executors': executors.register,
   'GET /api/v1/executors': executors.list,
   'POST /api/v1/executors/{id}/lease': executors.lease,

@@ -18,7 +18,13 @@ export interface HttpApiProps {
   readonly jwtAudience: string;
   /** Required when authMode is `lambda`. */
   readonly authorizer?: lambda.IFunction;
+  /** Browser origins allowed to call the API (the dashboard's); none: no CORS. */
+  readonly corsAllowOrigins?: readonly string[];
 }
+
+/** What the dashboard sends and reads across origins. */
+const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-api-key', 'idempotency-key'];
+const CORS_EXPOSE_HEADERS = ['x-next-cursor', 'retry-after'];
 
 const PUBLIC_ROUTE_REASONS: Record<Exclude<RouteDefinition['auth'], 'user'>, string> = {
   none: 'Public by design: the health check and the OpenAPI document need no credentials.',
@@ -63,6 +69,16 @@ export class HttpApi extends Construct {
     this.api = new apigw.HttpApi(this, 'Api', {
       description: 'Nightshift task queue API',
       createDefaultStage: false,
+      // API Gateway answers preflights itself (before any authorizer) and sets the headers on answers.
+      corsPreflight: props.corsAllowOrigins?.length
+        ? {
+            allowOrigins: [...props.corsAllowOrigins],
+            allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PUT, apigw.CorsHttpMethod.DELETE],
+            allowHeaders: CORS_ALLOW_HEADERS,
+            exposeHeaders: CORS_EXPOSE_HEADERS,
+            maxAge: Duration.hours(1),
+          }
+        : undefined,
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });

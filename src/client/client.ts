@@ -157,5 +157,17 @@ export function createNightshiftClient(options: ClientOptions) {
     putNotificationSettings: async (body: Schemas['NotificationSettingsPut']) => unwrap(await api.PUT('/api/v1/users/me/notifications', { body })),
     getNotificationSettings: async () => unwrap(await api.GET('/api/v1/users/me/notifications')),
     listNotificationDeliveries: async (limit?: number) => unwrap(await api.GET('/api/v1/users/me/notifications/deliveries', { params: { query: { limit } } })),
+    requestOverride: async (spaceId: string, body: Schemas['OverrideRequestCreate']) =>
+      unwrap(await api.POST('/api/v1/spaces/{id}/override-requests', { params: { path: { id: spaceId } }, body })),
+    spaceOverrideRequests: async (spaceId: string, query: { limit?: number; cursor?: string } = {}) =>
+      unwrap(await api.GET('/api/v1/spaces/{id}/override-requests', { params: { path: { id: spaceId }, query } })),
+    /** Admin: the override requests of every space, newest first. */
+    overrideRequests: async (query: { status?: Schemas['OverrideRequest']['status']; limit?: number; cursor?: string } = {}) =>
+      unwrap(await api.GET('/api/v1/admin/override-requests', { params: { query } })),
+    declineOverrideRequest: async (requestId: string, body: Schemas['OverrideRequestDecline'] = {}) =>
+      unwrap(await api.POST('/api/v1/admin/override-requests/{id}/decline', { params: { path: { id: requestId } }, body })),
+    /** Admin: a time-boxed override; with `request_id`, it answers that request. */
+    grantOverride: async (spaceId: string, body: Schemas['OverrideCreate']) =>
+      unwrap(await api.POST('/api/v1/admin/spaces/{id}/overrides', { params: { path: { id: spaceId } }, body })),
   };
 }

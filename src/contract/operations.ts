@@ -20,6 +20,8 @@ import { ledgerResponseSchema, overrideResponseSchema, spaceQuotaResponseSchema,
 import { idParamSchema, taskCreateSchema, taskRerunSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
 import { deliveriesQuerySchema, notificationSettingsPutSchema } from '../notifications/schemas.js';
 import { deliveryListResponseSchema, notificationSettingsResponseSchema } from '../notifications/responses.js';
+import { adminOverrideRequestListQuerySchema, overrideRequestCreateSchema, overrideRequestDeclineSchema, overrideRequestListQuerySchema } from '../overrides/schemas.js';
+import { overrideRequestListResponseSchema, overrideRequestResponseSchema } from '../overrides/responses.js';
 import { projectListQuerySchema, projectPutSchema } from '../projects/schemas.js';
 import { projectDeletedResponseSchema, projectListResponseSchema, projectResponseSchema } from '../projects/responses.js';
 import {
@@ -68,6 +70,8 @@ const n = (name: string, schema: z.ZodType): Named => ({ name, schema });
 
 const Task = n('Task', taskResponseSchema);
 const TaskCreate = n('TaskCreate', taskCreateSchema);
+const OverrideRequest = n('OverrideRequest', overrideRequestResponseSchema);
+const OverrideRequestList = n('OverrideRequestList', overrideRequestListResponseSchema);
 const taskCreateExample = { title: 'Fix the flaky login test', description: 'tests/login.spec.ts fails one run in ten', priority: 2, estimated_minutes: 20 };
 
 /** routeKey -> operation. A test checks that every route of the route table is here and vice versa. */
@@ -260,9 +264,44 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     tag: 'spaces',
     summary: 'Admin: a time-boxed grant above the monthly hard limit, logged in the ledger',
     path: idParamSchema,
-    body: { ...n('OverrideCreate', overrideCreateSchema), example: { credits: 50, reason: 'Launch week', expires_at: '2026-11-01T00:00:00Z' } },
+    body: { ...n('OverrideCreate', overrideCreateSchema), example: { credits: 50, reason: 'Launch week', expires_at: '2026-11-01T00:00:00Z', request_id: '3f8a1c52-9a0e-4c55-8d0f-7f2b9f6f4a11' } },
     responses: { 201: n('Override', overrideResponseSchema) },
-    errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
+    errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'OVERRIDE_REQUEST_NOT_FOUND', 'OVERRIDE_REQUEST_DECIDED'],
+  },
+  'POST /api/v1/spaces/{id}/override-requests': {
+    operationId: 'requestOverride',
+    tag: 'spaces',
+    summary: "Ask admins for credits above the space's monthly hard limit (the space's owner or members); logged in the ledger",
+    path: idParamSchema,
+    body: { ...n('OverrideRequestCreate', overrideRequestCreateSchema), example: { credits: 50, reason: 'Launch week: the nightly evals need more credits' } },
+    responses: { 201: OverrideRequest },
+    errors: ['SPACE_NOT_FOUND'],
+  },
+  'GET /api/v1/spaces/{id}/override-requests': {
+    operationId: 'listSpaceOverrideRequests',
+    tag: 'spaces',
+    summary: "A space's override requests, newest first",
+    path: idParamSchema,
+    query: overrideRequestListQuerySchema,
+    responses: { 200: OverrideRequestList },
+    errors: ['SPACE_NOT_FOUND'],
+  },
+  'GET /api/v1/admin/override-requests': {
+    operationId: 'listOverrideRequests',
+    tag: 'spaces',
+    summary: 'Admin: override requests of every space, one status or all, newest first',
+    query: adminOverrideRequestListQuerySchema,
+    responses: { 200: OverrideRequestList },
+    errors: ['FORBIDDEN'],
+  },
+  'POST /api/v1/admin/override-requests/{id}/decline': {
+    operationId: 'declineOverrideRequest',
+    tag: 'spaces',
+    summary: 'Admin: decline a pending override request (grant one through the overrides endpoint with request_id); logged in the ledger',
+    path: idParamSchema,
+    body: { ...n('OverrideRequestDecline', overrideRequestDeclineSchema), example: { reason: 'The budget for this month is spent; wait for the reset' } },
+    responses: { 200: OverrideRequest },
+    errors: ['FORBIDDEN', 'OVERRIDE_REQUEST_NOT_FOUND', 'OVERRIDE_REQUEST_DECIDED'],
   },
   'POST /api/v1/executors': {
     operationId: 'registerExecutor',

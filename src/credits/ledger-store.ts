@@ -9,12 +9,14 @@ import type { TransactItem } from '../platform/dynamodb/transact.js';
  *   charge:   pk TASK#<task>,  sk LEDGER#CHARGE[#<attempt>]   at most one per attempt: each attempt is charged exactly once
  *   refund:   pk TASK#<task>,  sk LEDGER#REFUND[#<attempt>]   at most one per attempt (the first attempt has no suffix)
  *   override: pk SPACE#<space>, sk LEDGER#OVERRIDE#<id>
+ *   override_request / override_declined: pk SPACE#<space>, sk LEDGER#OVERRIDE_REQUEST#<request> / LEDGER#OVERRIDE_DECLINED#<request>
+ *             (a user asked for an override, an admin declined it: no counter moves, no window is named)
  * Indexes (the generic ones, with their own key prefixes):
  *   byUser:       gsi1pk SPACE#<charged space>#LEDGER, gsi1sk <created_at>#<id>   a space's ledger, newest first
  *   byUserStatus: gsi2pk SPACE#<task's space>#LEDGER,  gsi2sk <created_at>#<id>   only when the task's space
  *                 draws from an ancestor's quota, so a sub-space still lists its own tasks' rows
  */
-export const LEDGER_REASONS = ['charge', 'refund', 'override'] as const;
+export const LEDGER_REASONS = ['charge', 'refund', 'override', 'override_request', 'override_declined'] as const;
 export type LedgerReason = (typeof LEDGER_REASONS)[number];
 
 export interface LedgerEntry {
@@ -27,7 +29,8 @@ export interface LedgerEntry {
   executor_id: string | null;
   /**
    * Signed change of the space's usage: + for a charge, - for a refund, so charge and refund rows
-   * sum to the counters. An override row carries the credits it grants (they raise the cap).
+   * sum to the counters. An override row carries the credits it grants (they raise the cap); an
+   * override request's rows carry the credits asked for and name no window, so they move no sum.
    */
   credits: number;
   /** `credits` in integer units (1/10 000 credit), for exact sums. */
@@ -39,17 +42,21 @@ export interface LedgerEntry {
   /** The counter windows a charge or refund moved. */
   weekly_window: string | null;
   monthly_window: string | null;
-  /** Override rows: the admin's reason and when the grant ends. */
+  /** Override rows: the admin's reason and when the grant ends; request rows: the user's or admin's reason. */
   note: string | null;
   expires_at: string | null;
   /** Charges and refunds: the task's attempt (see tasks/retry-policy); absent means the first. */
   attempt?: number;
+  /** The override request an override row granted, or a request row is about (absent on older rows). */
+  request_id?: string | null;
 }
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
 
 function baseKey(entry: LedgerEntry): { pk: string; sk: string } {
   if (entry.reason === 'override') return { pk: `SPACE#${entry.space_id}`, sk: `LEDGER#OVERRIDE#${entry.id}` };
+  if (entry.reason === 'override_request') return { pk: `SPACE#${entry.space_id}`, sk: `LEDGER#OVERRIDE_REQUEST#${entry.id}` };
+  if (entry.reason === 'override_declined') return { pk: `SPACE#${entry.space_id}`, sk: `LEDGER#OVERRIDE_DECLINED#${entry.id}` };
   if (!entry.task_id) throw new Error(`a ${entry.reason} ledger row needs a task`);
   return { pk: `TASK#${entry.task_id}`, sk: attemptSortKey(entry.reason === 'charge' ? 'LEDGER#CHARGE' : 'LEDGER#REFUND', entry.attempt ?? 1) };
 }

@@ -51,6 +51,7 @@ export const overrideResponseSchema = z.object({
   expires_at: instant,
   created_at: instant,
   actor: z.string(),
+  request_id: z.string().nullable().default(null).meta({ description: 'The override request this grant answered' }),
 });
 
 export const ledgerResponseSchema = z.object({
@@ -61,12 +62,15 @@ export const ledgerResponseSchema = z.object({
       space_id: z.string(),
       task_space_id: z.string().nullable(),
       executor_id: z.string().nullable(),
-      credits: z.number().meta({ description: '+ charge, - refund; an override row carries the credits it grants' }),
-      reason: z.enum(['charge', 'refund', 'override']),
+      credits: z.number().meta({
+        description: '+ charge, - refund; an override row carries the credits it grants; override_request and override_declined rows the credits asked for (they move no counter)',
+      }),
+      reason: z.enum(['charge', 'refund', 'override', 'override_request', 'override_declined']),
       actor: z.string(),
       created_at: instant,
       note: z.string().nullable(),
       expires_at: instant.nullable(),
+      request_id: z.string().nullable().default(null).meta({ description: 'The override request an override row granted or a request row tells of' }),
     }),
   ),
   next_cursor: z.string().nullable(),

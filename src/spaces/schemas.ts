@@ -46,6 +46,8 @@ export const overrideCreateSchema = z
     credits: credits.refine((value) => value > 0, { error: 'must be more than 0' }),
     reason: z.string().trim().min(1).max(1000),
     expires_at: z.iso.datetime({ offset: true }),
+    /** An override request of this space this grant answers; it must be pending, and is marked granted. */
+    request_id: id.optional(),
   })
   .strict();
 export type OverrideCreate = z.infer<typeof overrideCreateSchema>;

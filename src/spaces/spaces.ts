@@ -13,6 +13,8 @@ import { getSpace, putSpaceItem, spaceUnchangedItem, type Space, type SpaceOverr
 import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 import { getUser } from '../accounts/user-store.js';
 import { loadQuotaState, quotaUsage, releaseWaitingUsers } from '../credits/charges.js';
+import { decideRequest, OverrideRequestNotFoundError, type OverrideRequest } from '../overrides/override-request.js';
+import { decideOverrideRequestItem, getOverrideRequest } from '../overrides/override-request-store.js';
 
 /** Who is asking: spaces are visible to their owner, their members and admins. */
 export interface Caller {
@@ -231,12 +233,23 @@ export interface OverrideView {
   expires_at: string;
   created_at: string;
   actor: string;
+  request_id: string | null;
+}
+
+/** The override request `requestId` as granted by this override: it must be this space's and pending. */
+async function grantedRequest(admin: Caller, spaceId: string, requestId: string, overrideId: string, now: Date): Promise<OverrideRequest> {
+  const request = await getOverrideRequest(requestId);
+  if (!request) throw new OverrideRequestNotFoundError(requestId);
+  if (request.space_id !== spaceId) throw new ValidationError(`request_id: override request ${requestId} is for space ${request.space_id}, not ${spaceId}`);
+  return decideRequest(request, { status: 'granted', by: admin.userId, reason: null, at: now, overrideId });
 }
 
 /**
  * Admin: grants `credits` on top of the monthly hard limit until `expires_at`, on the space whose
  * quota applies to `spaceId`. The grant and its ledger row (actor = the admin) are one transaction;
- * work that waited for the quota is re-checked at once.
+ * work that waited for the quota is re-checked at once. With `request_id`, the override answers
+ * that request of this space, which must still be pending: it is marked granted in the same
+ * transaction (409 OVERRIDE_REQUEST_DECIDED when someone decided it first).
  */
 export async function grantOverride(admin: Caller, spaceId: string, body: OverrideCreate, now = new Date()): Promise<OverrideView> {
   const expiresAt = new Date(body.expires_at);
@@ -245,6 +258,7 @@ export async function grantOverride(admin: Caller, spaceId: string, body: Overri
   await visibleSpace(admin, spaceId);
   const id = randomUUID();
   const created = await withOptimisticRetry(async () => {
+    const granted = body.request_id ? await grantedRequest(admin, spaceId, body.request_id, `override:${id}`, now) : null;
     const state = await loadQuotaState(spaceId, now);
     const target = state.quotaSpace;
     if (!target || state.monthlyLimit === null) {
@@ -268,8 +282,10 @@ export async function grantOverride(admin: Caller, spaceId: string, body: Overri
       monthly_window: null,
       note: body.reason,
       expires_at: override.expires_at,
+      request_id: granted?.request_id ?? null,
     };
-    await transact([putSpaceItem(next), putLedgerItem(entry)]);
+    const answer = granted ? [decideOverrideRequestItem({ ...granted, decision_reason: body.reason })] : [];
+    await transact([putSpaceItem(next), putLedgerItem(entry), ...answer]);
     return { target, override };
   });
   logger.info('quota override granted', {
@@ -279,6 +295,7 @@ export async function grantOverride(admin: Caller, spaceId: string, body: Overri
     credits: body.credits,
     expires_at: created.override.expires_at,
     reason: body.reason,
+    request_id: body.request_id ?? null,
   });
   await releaseWaitingUsers(created.target.id, now);
   return {
@@ -290,11 +307,12 @@ export async function grantOverride(admin: Caller, spaceId: string, body: Overri
     expires_at: created.override.expires_at,
     created_at: created.override.created_at,
     actor: admin.userId,
+    request_id: body.request_id ?? null,
   };
 }
 
 export interface LedgerView {
-  entries: Array<Pick<LedgerEntry, 'id' | 'task_id' | 'space_id' | 'task_space_id' | 'executor_id' | 'credits' | 'reason' | 'actor' | 'created_at' | 'note' | 'expires_at'>>;
+  entries: Array<Pick<LedgerEntry, 'id' | 'task_id' | 'space_id' | 'task_space_id' | 'executor_id' | 'credits' | 'reason' | 'actor' | 'created_at' | 'note' | 'expires_at'> & { request_id: string | null }>;
   next_cursor: string | null;
   /** The space whose counters these rows explain. */
   quota_space_id: string;
@@ -329,6 +347,7 @@ export async function getSpaceLedger(
       created_at: entry.created_at,
       note: entry.note,
       expires_at: entry.expires_at,
+      request_id: entry.request_id ?? null,
     })),
     next_cursor: page.nextCursor,
     quota_space_id: state.quotaSpaceId,

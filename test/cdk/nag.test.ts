@@ -15,7 +15,7 @@ describe('cdk-nag AwsSolutions', () => {
   it.each<[string, NightshiftStackProps]>([
     ['defaults (Lambda authorizer, ECS sandboxes)', {}],
     ['JWT authorizer, Daytona sandboxes', { authMode: 'jwt', sandboxProvider: 'daytona' }],
-  ])('reports no unacknowledged finding: %s', (_name, props) => {
+  ])('reports no unacknowledged finding: %s', { timeout: 180_000 }, (_name, props) => {
     const { errors, warnings } = findings(props);
     expect(errors).toEqual([]);
     expect(warnings).toEqual([]);

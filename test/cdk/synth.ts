@@ -1,9 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { App, Aspects, CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { NightshiftStack } from '../../lib/nightshift-stack.js';
 import type { NightshiftStackProps } from '../../lib/nightshift-stack.js';
+
+/** A stand-in for web/dist, so synth needs no dashboard build (and stays fast). */
+export const WEB_DIST_FIXTURE = fileURLToPath(new URL('./fixtures/web-dist', import.meta.url));
 
 export interface Synthesized {
   readonly stack: NightshiftStack;
@@ -14,7 +18,8 @@ export interface Synthesized {
 
 /**
  * Synthesizes the stack as `cdk synth` would (by default with real esbuild bundling of every
- * entry), with an issuer given so that the placeholder warning does not appear.
+ * entry), with an issuer given so that the placeholder warning does not appear, and the
+ * dashboard taken from a small fixture instead of web/dist.
  */
 export const synthNightshift = (
   props: NightshiftStackProps = {},
@@ -24,7 +29,7 @@ export const synthNightshift = (
   // Bundling is what makes a synth slow; tests that only read the template's shape can skip it.
   if (options.bundle === false) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context });
-  const stack = new NightshiftStack(app, 'NightshiftTest', props);
+  const stack = new NightshiftStack(app, 'NightshiftTest', { webDistPath: WEB_DIST_FIXTURE, ...props });
   if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks());
   const template = Template.fromStack(stack);
   const logicalId = (construct: IConstruct): string => {

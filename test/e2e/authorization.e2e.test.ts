@@ -157,6 +157,8 @@ describe('admin endpoints need the admin group (403 FORBIDDEN)', () => {
     'PUT /api/v1/admin/users/{id}/plan': { plan: 'team' },
     'PUT /api/v1/admin/users/{id}/limits': { max_concurrent_agents: 20 },
     'POST /api/v1/admin/spaces/{id}/overrides': { credits: 100, reason: 'launch week', expires_at: new Date(Date.now() + 86_400_000).toISOString() },
+    'GET /api/v1/admin/override-requests': undefined,
+    'POST /api/v1/admin/override-requests/{id}/decline': { reason: 'no' },
   };
 
   it('lists every admin route of the route table here', () => {

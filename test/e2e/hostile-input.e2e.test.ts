@@ -291,6 +291,8 @@ const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'PUT /api/v1/admin/users/{id}/limits': { max_pending_tasks: 20 },
   'PUT /api/v1/spaces/{id}': { name: 'space', members: [], quota: { monthly_limit: 10 } },
   'POST /api/v1/admin/spaces/{id}/overrides': { credits: 5, reason: 'launch', expires_at: '2099-01-01T00:00:00Z' },
+  'POST /api/v1/spaces/{id}/override-requests': { credits: 5, reason: 'launch' },
+  'POST /api/v1/admin/override-requests/{id}/decline': { reason: 'not now' },
   'POST /api/v1/executors': { executor_id: 'tauri:fuzz', capabilities: ['gmail.send'], models: [], max_concurrent: 1 },
   'POST /api/v1/executors/{id}/lease': {},
   'POST /api/v1/users/me/api-keys': { name: 'key' },
@@ -350,7 +352,7 @@ describe('property: generated bodies at every POST and PUT route never get a 5xx
       const related: Record<string, string[]> = {
         tasks: ['/api/v1/tasks?limit=100', '/api/v1/tasks/queue-status', `/api/v1/tasks/${taskId}`],
         batches: ['/api/v1/batches', '/api/v1/tasks?limit=100', '/api/v1/tasks/queue-status'],
-        spaces: [`/api/v1/spaces/${pathId}/quota`, `/api/v1/spaces/${pathId}/ledger`, '/api/v1/tasks?limit=100'],
+        spaces: [`/api/v1/spaces/${pathId}/quota`, `/api/v1/spaces/${pathId}/ledger`, `/api/v1/spaces/${pathId}/override-requests`, '/api/v1/tasks?limit=100'],
         executors: ['/api/v1/executors', '/api/v1/tasks?limit=100'],
         users: ['/api/v1/users/me/api-keys', '/api/v1/users/me/limits'],
         projects: ['/api/v1/projects', `/api/v1/projects/${pathId}`],
