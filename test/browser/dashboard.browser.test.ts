@@ -154,24 +154,32 @@ describe('the dashboard in a browser', () => {
 
   // needs override-request endpoints (issue-15a): runs once the routes are in the route table.
   it.skipIf(!overrideRequestsExist)('an override request from the blocked card, granted by an admin, lets the task run', async () => {
+    const requester = await api('budgeter');
+    await requester.api.PUT('/api/v1/spaces/{id}', { params: { path: { id: 'support' } }, body: { name: 'Support', quota: { monthly_limit: 1 } } });
+    await requester.createTask({ ...gmailSend, title: 'Answer the first ticket', space_id: 'support', execution_preference: 'remote' });
+    await eventually(async () => (await requester.spaceQuota('support')).status === 'BLOCKED', 30_000, 'the support limit to be reached');
+    await requester.createTask({ ...gmailSend, title: 'Answer the second ticket', space_id: 'support', execution_preference: 'remote' });
+
     const page = await signIn('budgeter');
-    await card(page, 'Mail the second lead').getByRole('link', { name: 'Request an override for sales' }).click();
-    const form = page.getByRole('form', { name: 'Request an override for sales' });
+    await card(page, 'Answer the second ticket').getByRole('link', { name: 'Request an override for support' }).click();
+    const form = page.getByRole('form', { name: 'Request an override for support' });
     await form.getByLabel('Extra credits').fill('1');
     await form.getByLabel('Reason').fill('Quarter-end push');
     await form.getByRole('button', { name: 'Request an override' }).click();
-    await page.getByText(/Override request sent: 1 credit for sales/).waitFor();
+    await page.getByText(/Override request sent: 1 credit for support/).waitFor();
+    await page.getByText(/1 credit — Quarter-end push — pending/).waitFor();
 
     const admin = await signIn('ops-admin', { admin: true });
     await nav(admin, 'Admin');
-    const request = admin.getByRole('listitem', { name: 'Request from budgeter for sales' });
+    const request = admin.getByRole('listitem', { name: 'Request from budgeter for support' });
     await request.getByText('Quarter-end push', { exact: false }).waitFor();
     await checkPage(admin, 'admin-override-requests');
     await request.getByRole('button', { name: 'Grant' }).click();
-    await admin.getByText('Granted 1 credit to sales for budgeter.').waitFor();
+    await admin.getByText('Granted 1 credit to support for budgeter.').waitFor();
+    await admin.getByText('No pending requests.').waitFor();
 
     await nav(page, 'Tonight');
-    await card(page, 'Mail the second lead').getByText('Completed').waitFor({ timeout: 30_000 });
+    await card(page, 'Answer the second ticket').getByText('Completed').waitFor({ timeout: 30_000 });
     await page.context().close();
     await admin.context().close();
   });
