@@ -221,6 +221,8 @@ describe('the dashboard in a browser', () => {
 
     const page = await signIn('dora');
     await nav(page, 'Batches');
+    await page.getByRole('link', { name: 'Tuesday night' }).waitFor();
+    await checkPage(page, 'batches');
     await page.getByRole('link', { name: 'Tuesday night' }).click();
     await page.getByText('3 of 3 finished — done').waitFor();
     await page.getByText(/deadline \d\d:\d\d/).waitFor();
@@ -284,6 +286,66 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Sign in with key' }).click();
     await page.getByText('Signed in with an API key').waitFor();
     await page.getByText(/Nothing queued/).waitFor();
+    await context.close();
+  });
+
+  it('works from the keyboard alone, with a visible focus ring', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/`);
+    await page.getByRole('button', { name: 'Sign in locally' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('local-user');
+    await page.keyboard.type('kim');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Tonight' }).waitFor();
+    // Skip link, then the main navigation: Tonight, New task.
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('New task');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'New task' }).waitFor();
+    await page.getByLabel('Title').focus();
+    await page.keyboard.type('Keyboard task');
+    await page.getByText(/^This will cost /).waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Confirm and queue' }).focus();
+    await page.keyboard.press('Enter');
+    await card(page, 'Keyboard task').waitFor();
+    await context.close();
+  });
+
+  it('offers single sign-on when config.json names an issuer, and leaves for it with an authorization code request and PKCE', async () => {
+    const issuer = 'https://issuer.example.test';
+    const context = await browser.newContext();
+    // A stand-in for the identity provider (a third party): discovery, and the authorize page.
+    await context.route(`${stack.url}/config.json`, (route) =>
+      route.fulfill({ json: { api_url: '', oidc: { issuer, client_id: 'dashboard', audience: 'nightshift-api' }, local_sign_in: false } }),
+    );
+    await context.route(`${issuer}/.well-known/openid-configuration`, (route) =>
+      route.fulfill({
+        json: { issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks`, response_types_supported: ['code'] },
+        headers: { 'access-control-allow-origin': '*' },
+      }),
+    );
+    let authorize: URL | undefined;
+    await context.route(`${issuer}/authorize**`, (route) => {
+      authorize = new URL(route.request().url());
+      return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>Issuer</title><h1>Issuer sign-in</h1>' });
+    });
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/`);
+    await page.getByRole('button', { name: 'Sign in with single sign-on' }).click();
+    await page.getByRole('heading', { name: 'Issuer sign-in' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Sign in locally' }).count()).toBe(0);
+    expect(Object.fromEntries(authorize!.searchParams)).toMatchObject({
+      response_type: 'code',
+      client_id: 'dashboard',
+      audience: 'nightshift-api',
+      redirect_uri: `${stack.url}/sign-in/callback`,
+      code_challenge_method: 'S256',
+      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
     await context.close();
   });
 
