@@ -153,7 +153,7 @@ describe('the dashboard in a browser', () => {
   });
 
   // needs override-request endpoints (issue-15a): runs once the routes are in the route table.
-  it.skipIf(!overrideRequestsExist)('an override request from the blocked card, granted by an admin, lets the task run', async () => {
+  it.skipIf(!overrideRequestsExist)('an override request from the blocked card, granted by an admin, lets the task run; a declined one says so', async () => {
     const requester = await api('budgeter');
     await requester.api.PUT('/api/v1/spaces/{id}', { params: { path: { id: 'support' } }, body: { name: 'Support', quota: { monthly_limit: 1 } } });
     await requester.createTask({ ...gmailSend, title: 'Answer the first ticket', space_id: 'support', execution_preference: 'remote' });
@@ -180,6 +180,16 @@ describe('the dashboard in a browser', () => {
 
     await nav(page, 'Tonight');
     await card(page, 'Answer the second ticket').getByText('Completed').waitFor({ timeout: 30_000 });
+
+    // A second request, declined: the requester sees the answer.
+    await page.goto(`${stack.url}/quotas?space=support`);
+    const again = page.getByRole('form', { name: 'Request an override for support' });
+    await again.getByLabel('Reason').fill('One more run');
+    await again.getByRole('button', { name: 'Request an override' }).click();
+    await page.getByText(/Override request sent/).waitFor();
+    await admin.getByRole('listitem', { name: 'Request from budgeter for support' }).getByRole('button', { name: 'Decline' }).click();
+    await admin.getByText('Declined the request of budgeter for support.').waitFor();
+    await page.getByText(/One more run — declined/).waitFor({ timeout: 15_000 });
     await page.context().close();
     await admin.context().close();
   });

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { executionBadge, type Badge } from './format.js';
-import type { Task } from '../../src/client/client.js';
+import { NightshiftApiError, type Task } from '../../src/client/client.js';
 import { errorText } from './session.js';
 
 /** A link handled by the app's router (no reload), still a real href for keyboard and new tabs. */
@@ -60,7 +60,13 @@ export function Banner(props: { kind: 'warning' | 'error' | 'info' | 'success'; 
   );
 }
 
-export const ErrorBanner = ({ error }: { error: unknown }) => (error ? <Banner kind="error">{errorText(error)}</Banner> : null);
+export const ErrorBanner = ({ error }: { error: unknown }) =>
+  error ? (
+    <Banner kind="error">
+      {errorText(error)}
+      {error instanceof NightshiftApiError && error.status === 401 ? ' Your sign-in is not valid (any more): sign out and sign in again.' : ''}
+    </Banner>
+  ) : null;
 
 /**
  * Asks before a destructive action. The question takes focus when it opens, so keyboard and

@@ -54,6 +54,10 @@ export const clock = (iso: string, timeZone?: string): string =>
 export const dateTime = (iso: string | null | undefined, timeZone?: string): string =>
   iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) }) : '—';
 
+/** To the second, for a timeline. */
+export const preciseTime = (iso: string, timeZone?: string): string =>
+  new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone ? { timeZone } : {}) });
+
 /** 1h 02m, 3m 05s, 42s. */
 export function duration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { ErrorBanner, Link, TaskBadge, usePolling, useNow } from '../components.js';
-import { credits, dateTime, elapsed, hoursText, waitingReason } from '../format.js';
+import { credits, elapsed, hoursText, preciseTime, waitingReason } from '../format.js';
 import { useSession } from '../app.js';
 import { CancelTask, isActive } from './task-card.js';
 
@@ -49,7 +49,7 @@ export function TaskPage({ id }: { id: string }) {
         <ol class="timeline">
           {timeline.map(([label, at]) => (
             <li key={label} class={at ? 'done' : 'todo'}>
-              <strong>{label}</strong>: {at ? dateTime(at) : 'not yet'}
+              <strong>{label}</strong>: {at ? preciseTime(at) : 'not yet'}
             </li>
           ))}
         </ol>
