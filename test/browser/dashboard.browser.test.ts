@@ -264,6 +264,7 @@ describe('the dashboard in a browser', () => {
     await checkPage(page, 'sign-in');
     await page.context().close();
 
+    await (await api('ops-admin', true)).api.PUT('/api/v1/spaces/{id}', { params: { path: { id: 'ops' } }, body: { name: 'Ops', quota: { monthly_limit: 5 } } });
     const admin = await signIn('ops-admin', { admin: true });
     await nav(admin, 'Admin');
     await admin.getByLabel('Space id', { exact: true }).first().waitFor();
@@ -271,9 +272,24 @@ describe('the dashboard in a browser', () => {
     await admin.getByLabel('Plan', { exact: true }).selectOption('pro');
     await admin.getByRole('button', { name: 'Change plan' }).click();
     await admin.getByText('dora is now on pro.').waitFor();
-    await admin.getByLabel('Space id').last().fill('sales');
+    const limits = admin.getByRole('form', { name: 'Per-user limits' });
+    await limits.getByLabel('User id').fill('dora');
+    await limits.getByRole('button', { name: 'Save limits' }).click();
+    await limits.getByText('Fill in at least one limit.').waitFor();
+    await limits.getByLabel('Agents at once').fill('2');
+    await limits.getByRole('button', { name: 'Save limits' }).click();
+    await limits.getByText(/dora: 2 at once/).waitFor();
+    expect((await (await api('dora')).myLimits()).max_concurrent_agents).toBe(2);
+    const grant = admin.getByRole('form', { name: 'Grant an override' });
+    await grant.getByLabel('Space id').fill('ops');
+    await grant.getByLabel('Reason').fill('Launch week');
+    await grant.getByRole('button', { name: 'Grant override' }).click();
+    await grant.getByText(/Granted 10 credits to ops until/).waitFor();
+    await admin.getByLabel('Space id').last().fill('ops');
     await admin.getByRole('button', { name: 'Show ledger' }).click();
-    await admin.getByRole('table').getByText('charge').first().waitFor();
+    const row = admin.getByRole('table').getByRole('row').filter({ hasText: 'Launch week' });
+    await row.getByText('override', { exact: true }).waitFor();
+    await row.getByText('ops-admin', { exact: true }).waitFor();
     await checkPage(admin, 'admin');
     await admin.context().close();
   });
