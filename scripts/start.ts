@@ -11,6 +11,7 @@ import { keepServingWhenOutputCloses } from './local/closed-output.js';
 import { startOrphanWatchdog } from './local/watchdog.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ensureWebBuild } from './local/web-app.js';
 
 keepServingWhenOutputCloses();
 if (process.env.LOG_FORMAT !== 'json') installPrettyLogs();
@@ -20,10 +21,12 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be an integer from 1 to 65535 (got "${process.env.PORT}")`);
   const dataDir = process.env.NIGHTSHIFT_DATA_DIR ?? '.nightshift';
+  await ensureWebBuild((line) => console.log(`nightshift: ${line}`));
   console.log(`nightshift: starting DynamoDB Local and the SQS server (data in ${dataDir}) ...`);
   mkdirSync(resolve(dataDir), { recursive: true });
   startOrphanWatchdog(join(resolve(dataDir), 'watchdog.log'));
   const stack = await startLocalStack({ port, dataDir, persist: true, log: (line) => console.error(`nightshift: ${line}`) });
+  console.log(`nightshift: dashboard at ${stack.url}/ (sign in with a user id on this machine)`);
   console.log(`nightshift: API listening on ${stack.url}`);
   console.log(`nightshift: try  curl ${stack.url}/api/v1/health`);
   console.log(`nightshift: token  npm run --silent token -- alice`);

@@ -7,6 +7,7 @@ import { API_ROUTES, routeKey, type RouteDefinition } from '../../src/platform/h
 import { errorResponse, MAX_BODY_BYTES, type ApiEvent, type ApiResult } from '../../src/platform/http/api-handler.js';
 import { UnauthorizedError, DomainError, ValidationError } from '../../src/platform/errors.js';
 import { verifyLocalToken } from './local-auth.js';
+import type { LocalWebApp } from './web-app.js';
 
 export interface LocalFunctions {
   api: (event: ApiEvent, context: Context) => Promise<ApiResult>;
@@ -33,6 +34,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Extra local authentication (API keys); returns authorizer claims or null. */
   authenticateApiKey?: (key: string) => Promise<Record<string, string> | null>;
+  /** The dashboard and its local sign-in, answering every path outside /api/. */
+  web?: LocalWebApp;
 }
 
 export interface RunningRuntime {
@@ -265,6 +268,7 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<Runnin
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {
+        if (options.web?.handles(req)) return await options.web.serve(req, res);
         const event = await toEvent(req, options, routes);
         if (!('requestContext' in event)) return send(res, event, req);
         send(res, await options.functions.api(event, lambdaContext('api')));

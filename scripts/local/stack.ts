@@ -10,6 +10,7 @@ import { artifactBucketName, ensureBucket, ensureQueues, ensureTable, emulatorEn
 import { localSecret } from './local-auth.js';
 import { startBatchScheduler, type LocalBatchScheduler } from './batch-scheduler.js';
 import { startLocalRuntime, type RunningRuntime } from './runtime.js';
+import { createLocalWebApp } from './web-app.js';
 
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. */
@@ -112,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       // x-api-key goes through the same lookup as the Lambda authorizer in AWS.
       authenticateApiKey: (key) => apiKeys.apiKeyAuthorizerContext(key),
+      web: createLocalWebApp({ secret }),
       functions: {
         api: api.handler,
         orchestrator: orchestrator.handler,
