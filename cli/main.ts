@@ -26,8 +26,10 @@ function client(): NightshiftClient {
   return createNightshiftClient({ baseUrl: config.apiUrl, token: config.token, apiKey: config.apiKey });
 }
 
-const print = (text: string) => process.stdout.write(`${text}\n`);
-const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+const print = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const int = (name: string) => (value: string) => {
@@ -475,6 +477,8 @@ notifications
             deliveries.map((d) => [d.created_at, d.event, d.target, d.status, String(d.attempts), d.last_error ?? (d.last_status_code === null ? '' : String(d.last_status_code)), d.next_attempt_at ?? '']),
           ),
     );
+  });
+
 type OverrideRequest = Awaited<ReturnType<NightshiftClient['requestOverride']>>;
 
 const overrideRequestTable = (requests: OverrideRequest[]): string =>

@@ -138,6 +138,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks/{id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a new task from a finished one (completed, failed or cancelled), with rerun_of pointing back; the body overrides fields */
+        post: operations["rerunTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batches": {
         parameters: {
             query?: never;
@@ -185,6 +202,23 @@ export interface paths {
         get: operations["getBatchReport"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/batches/{id}/rerun-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue the failed tasks of a run (default: the latest) again as a new run of the batch, each with rerun_of */
+        post: operations["rerunFailedBatchTasks"];
         delete?: never;
         options?: never;
         head?: never;
@@ -485,6 +519,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notification settings (secrets masked) */
+        get: operations["getNotificationSettings"];
+        /** Set webhooks, e-mail and the digest time; the first answer (and one with rotate_secret) shows the signing secret once */
+        put: operations["putNotificationSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest deliveries, newest first: status, attempts, the last response code or error, the next attempt */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -519,6 +588,37 @@ export interface components {
             not_before?: string;
             estimated_minutes?: number;
             base_ref?: string;
+            /**
+             * @description Attempts in all when a run fails (agent failure, lost sandbox, timeout)
+             * @default 1
+             */
+            max_attempts?: number;
+            /**
+             * @description Attempt n+1 waits this x 2^(n-1) seconds (±10 %)
+             * @default 60
+             */
+            retry_backoff_seconds?: number;
+        };
+        TaskRerun: {
+            title?: string;
+            description?: string;
+            project_id?: string | null;
+            priority?: number;
+            space_id?: string;
+            group_id?: string | null;
+            /** @enum {string} */
+            execution_preference?: "local" | "remote" | "auto" | "cost_optimized" | "performance_optimized";
+            input?: {
+                [key: string]: unknown;
+            } | null;
+            estimated_tokens?: number | null;
+            model?: string | null;
+            /** Format: date-time */
+            not_before?: string;
+            estimated_minutes?: number | null;
+            base_ref?: string | null;
+            max_attempts?: number;
+            retry_backoff_seconds?: number;
         };
         TaskResult: {
             /** @enum {string} */
@@ -565,6 +665,10 @@ export interface components {
                 cron: string;
                 timezone: string;
             };
+        };
+        BatchRerunFailed: {
+            /** @description `once`, an occurrence key or a rerun key (default: the latest run) */
+            occurrence?: string;
         };
         PlanChange: {
             /** @enum {string} */
@@ -616,6 +720,32 @@ export interface components {
         ApiKeyCreate: {
             name: string;
             expires_at?: string | null;
+        };
+        NotificationSettingsPut: {
+            /** @default [] */
+            webhooks?: {
+                /** @description http(s) URL; hooks.slack.com incoming webhooks get a Slack-shaped message */
+                url: string;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            }[];
+            /**
+             * @description In AWS only (SES); the address is sent from the stack’s configured sender
+             * @default null
+             */
+            email?: {
+                /** Format: email */
+                address: string;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            } | null;
+            /** @default null */
+            digest_at?: string | null;
+            /** @default UTC */
+            timezone?: string;
+            /**
+             * @description Mint a new signing secret; the answer shows it this once
+             * @default false
+             */
+            rotate_secret?: boolean;
         };
         Health: {
             /** @enum {string} */
@@ -697,7 +827,14 @@ export interface components {
          *       "pull_request_url": null,
          *       "push_error": null,
          *       "diff_url": null,
-         *       "fetch_command": null
+         *       "fetch_command": null,
+         *       "max_attempts": 2,
+         *       "retry_backoff_seconds": 60,
+         *       "attempt_history": [],
+         *       "rerun_of": null,
+         *       "waiting_for": "slot",
+         *       "waiting_message": "1 of 1 agents running on the free plan",
+         *       "expected_start_at": "2026-10-25T22:40:00.000Z"
          *     }
          */
         Task: {
@@ -841,6 +978,54 @@ export interface components {
              * @default null
              */
             fetch_command: string | null;
+            /**
+             * @description Attempts in all when a run fails (1-5)
+             * @default null
+             */
+            max_attempts: number | null;
+            /**
+             * @description Attempt n+1 waits this x 2^(n-1) seconds (with jitter)
+             * @default null
+             */
+            retry_backoff_seconds: number | null;
+            /**
+             * @description Every attempt that ended, oldest first; `attempts` counts claims
+             * @default null
+             */
+            attempt_history: {
+                attempt: number;
+                started_at: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-10-26T01:00:00.000Z
+                 */
+                ended_at: string;
+                /** @enum {string} */
+                outcome: "completed" | "failed" | "cancelled";
+                failure_reason: string | null;
+                hours: number;
+                credits: number | null;
+            }[] | null;
+            /**
+             * @description The finished task this one was queued again from
+             * @default null
+             */
+            rerun_of: string | null;
+            /**
+             * @description Pending tasks: what the task waits for
+             * @default null
+             */
+            waiting_for: ("slot" | "not_before" | "monthly_hours" | "credits" | "device" | "batch_start") | null;
+            /**
+             * @description Pending tasks: why it waits, for people
+             * @default null
+             */
+            waiting_message: string | null;
+            /**
+             * @description Pending tasks: when it is expected to start (the batch ETA simulation); null when unknown
+             * @default null
+             */
+            expected_start_at: string | null;
         };
         TaskList: components["schemas"]["Task"][];
         QueueStatus: {
@@ -852,6 +1037,25 @@ export interface components {
             /** @description null: unlimited */
             monthly_hours_limit: number | null;
             blocked_reason: string | null;
+            /**
+             * @description What the next task in the queue waits for
+             * @default null
+             */
+            waiting_for: ("slot" | "not_before" | "monthly_hours" | "credits" | "device" | "batch_start") | null;
+            /** @default null */
+            waiting_message: string | null;
+            /**
+             * @description When the next pending task is expected to start
+             * @default null
+             */
+            next_expected_start_at: string | null;
+            /**
+             * @description Pending tasks by what they wait for
+             * @default null
+             */
+            waiting_counts: {
+                [key: string]: number;
+            } | null;
         };
         TaskEstimate: {
             /** @enum {string} */
@@ -1494,6 +1698,54 @@ export interface components {
              * @default null
              */
             fetch_command: string | null;
+            /**
+             * @description Attempts in all when a run fails (1-5)
+             * @default null
+             */
+            max_attempts: number | null;
+            /**
+             * @description Attempt n+1 waits this x 2^(n-1) seconds (with jitter)
+             * @default null
+             */
+            retry_backoff_seconds: number | null;
+            /**
+             * @description Every attempt that ended, oldest first; `attempts` counts claims
+             * @default null
+             */
+            attempt_history: {
+                attempt: number;
+                started_at: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-10-26T01:00:00.000Z
+                 */
+                ended_at: string;
+                /** @enum {string} */
+                outcome: "completed" | "failed" | "cancelled";
+                failure_reason: string | null;
+                hours: number;
+                credits: number | null;
+            }[] | null;
+            /**
+             * @description The finished task this one was queued again from
+             * @default null
+             */
+            rerun_of: string | null;
+            /**
+             * @description Pending tasks: what the task waits for
+             * @default null
+             */
+            waiting_for: ("slot" | "not_before" | "monthly_hours" | "credits" | "device" | "batch_start") | null;
+            /**
+             * @description Pending tasks: why it waits, for people
+             * @default null
+             */
+            waiting_message: string | null;
+            /**
+             * @description Pending tasks: when it is expected to start (the batch ETA simulation); null when unknown
+             * @default null
+             */
+            expected_start_at: string | null;
             callback_token: string;
             callback_url: string | null;
         };
@@ -1533,6 +1785,79 @@ export interface components {
         };
         /**
          * @example {
+         *       "webhooks": [
+         *         {
+         *           "id": "wh_1",
+         *           "url": "https://example.com/…hook",
+         *           "slack": false,
+         *           "events": [
+         *             "task.failed",
+         *             "digest"
+         *           ]
+         *         }
+         *       ],
+         *       "email": null,
+         *       "digest_at": "07:00",
+         *       "timezone": "Europe/Berlin",
+         *       "next_digest_at": "2026-10-27T06:00:00.000Z",
+         *       "secret_hint": "whsec_…k3Xp",
+         *       "secret_created_at": "2026-10-26T22:00:00.000Z",
+         *       "signing_secret": null,
+         *       "updated_at": "2026-10-26T22:00:00.000Z"
+         *     }
+         */
+        NotificationSettings: {
+            webhooks: {
+                id: string;
+                /** @description Masked: scheme, host and the last characters (URLs such as Slack’s carry secrets) */
+                url: string;
+                slack: boolean;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            }[];
+            email: {
+                address: string;
+                events: ("task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest")[];
+            } | null;
+            digest_at: string | null;
+            timezone: string;
+            next_digest_at: string | null;
+            /** @description The signing secret, masked */
+            secret_hint: string | null;
+            secret_created_at: string | null;
+            /**
+             * @description Shown only in the answer that created or rotated it; verify Nightshift-Signature with it
+             * @default null
+             */
+            signing_secret: string | null;
+            updated_at: string | null;
+        };
+        NotificationDeliveries: {
+            deliveries: {
+                id: string;
+                event_id: string;
+                /** @enum {string} */
+                event: "task.completed" | "task.failed" | "batch.run_finished" | "quota.warning" | "quota.blocked" | "digest";
+                /** @enum {string} */
+                channel: "webhook" | "slack" | "email";
+                /** @description The masked URL or the e-mail address */
+                target: string;
+                /** @enum {string} */
+                status: "pending" | "retrying" | "delivered" | "failed";
+                attempts: number;
+                last_status_code: number | null;
+                last_error: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-10-26T01:00:00.000Z
+                 */
+                created_at: string;
+                last_attempt_at: string | null;
+                next_attempt_at: string | null;
+                delivered_at: string | null;
+            }[];
+        };
+        /**
+         * @example {
          *       "error": {
          *         "code": "TASK_NOT_FOUND",
          *         "message": "Task 0193f4c2 was not found"
@@ -1545,7 +1870,7 @@ export interface components {
                  * @description Stable code for programs
                  * @enum {string}
                  */
-                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "SPACE_NOT_FOUND" | "OVERRIDE_REQUEST_NOT_FOUND" | "OVERRIDE_REQUEST_DECIDED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
+                code: "VALIDATION_ERROR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "TASK_NOT_FOUND" | "TOO_MANY_PENDING" | "TASK_ALREADY_COMPLETED" | "MONTHLY_LIMIT_REACHED" | "CREDIT_LIMIT_REACHED" | "NO_LOCAL_EXECUTOR" | "PROJECT_NOT_FOUND" | "SPACE_NOT_FOUND" | "OVERRIDE_REQUEST_NOT_FOUND" | "OVERRIDE_REQUEST_DECIDED" | "CONFLICT" | "IDEMPOTENCY_CONFLICT" | "TASK_NOT_FINISHED" | "NOTHING_TO_RERUN" | "PAYLOAD_TOO_LARGE" | "SERVICE_UNAVAILABLE" | "INTERNAL_ERROR";
                 /** @description Text for people */
                 message: string;
                 /** @description For VALIDATION_ERROR: the issues found, clipped */
@@ -1724,7 +2049,10 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1787,7 +2115,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description NO_LOCAL_EXECUTOR; CONFLICT */
+            /** @description NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2309,6 +2637,115 @@ export interface operations {
             };
         };
     };
+    rerunTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "description": "Try again with the new fixtures",
+                 *       "priority": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["TaskRerun"];
+            };
+        };
+        responses: {
+            /** @description Task */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed; TOO_MANY_PENDING */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MONTHLY_LIMIT_REACHED; CREDIT_LIMIT_REACHED; FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TASK_NOT_FOUND; NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TASK_NOT_FINISHED; NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listBatches: {
         parameters: {
             query?: {
@@ -2375,7 +2812,10 @@ export interface operations {
     createBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2445,7 +2885,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description NO_LOCAL_EXECUTOR; CONFLICT */
+            /** @description NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2674,6 +3114,110 @@ export interface operations {
             };
             /** @description NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rerunFailedBatchTasks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body within 24 h answers the first answer again (header idempotent-replayed: true) and creates nothing; with another body 409 IDEMPOTENCY_CONFLICT */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["BatchRerunFailed"];
+            };
+        };
+        responses: {
+            /** @description BatchCreated */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchCreated"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed; TOO_MANY_PENDING */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description MONTHLY_LIMIT_REACHED; CREDIT_LIMIT_REACHED; FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOTHING_TO_RERUN; NO_LOCAL_EXECUTOR; CONFLICT; IDEMPOTENCY_CONFLICT: the Idempotency-Key was used with another request in the last 24 hours */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4471,6 +5015,224 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectList"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NotificationSettings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "webhooks": [
+                 *         {
+                 *           "url": "https://example.com/nightshift-hook",
+                 *           "events": [
+                 *             "task.completed",
+                 *             "task.failed",
+                 *             "batch.run_finished",
+                 *             "digest"
+                 *           ]
+                 *         }
+                 *       ],
+                 *       "email": null,
+                 *       "digest_at": "07:00",
+                 *       "timezone": "Europe/Berlin"
+                 *     }
+                 */
+                "application/json": components["schemas"]["NotificationSettingsPut"];
+            };
+        };
+        responses: {
+            /** @description NotificationSettings */
+            200: {
+                headers: {
+                    /** @description no-store: the answer carries a secret */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHORIZED: no valid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL_ERROR: a fault on our side; nothing about the request */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: a dependency is briefly unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NotificationDeliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDeliveries"];
                 };
             };
             /** @description VALIDATION_ERROR: the request does not match its schema (the message names the field); nothing changed */
