@@ -10,6 +10,7 @@ describe('parseConfig', () => {
       staleClaimingThresholdSeconds: 60,
       localLeaseTimeoutSeconds: 600,
       localMaxWaitSeconds: 86_400,
+      schedulerShards: 8,
       sandboxProvider: 'process',
     });
   });
@@ -25,6 +26,8 @@ describe('parseConfig', () => {
     ['LOCAL_LEASE_TIMEOUT', '59', 'LOCAL_LEASE_TIMEOUT must be an integer from 60 to 86400 (got "59")'],
     ['LOCAL_LEASE_TIMEOUT', '10m', 'LOCAL_LEASE_TIMEOUT must be an integer from 60 to 86400'],
     ['LOCAL_MAX_WAIT', '604801', 'LOCAL_MAX_WAIT must be an integer from 600 to 604800'],
+    ['SCHEDULER_SHARDS', '0', 'SCHEDULER_SHARDS must be an integer from 1 to 64 (got "0")'],
+    ['SCHEDULER_SHARDS', '65', 'SCHEDULER_SHARDS must be an integer from 1 to 64'],
   ])('rejects %s=%s naming the variable and its range', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
   });
