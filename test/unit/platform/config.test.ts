@@ -11,6 +11,7 @@ describe('parseConfig', () => {
       staleClaimingThresholdSeconds: 1010,
       localLeaseTimeoutSeconds: 600,
       localMaxWaitSeconds: 86_400,
+      schedulerShards: 8,
       sandboxProvider: 'process',
       notificationsAllowLoopback: false,
       notificationsRetryBaseSeconds: 30,
@@ -31,6 +32,8 @@ describe('parseConfig', () => {
     ['LOCAL_MAX_WAIT', '604801', 'LOCAL_MAX_WAIT must be an integer from 600 to 604800'],
     ['NOTIFICATIONS_RETRY_BASE_SECONDS', '0', 'NOTIFICATIONS_RETRY_BASE_SECONDS must be an integer from 1 to 3600 (got "0")'],
     ['NOTIFICATIONS_ALLOW_LOOPBACK', 'yes', 'NOTIFICATIONS_ALLOW_LOOPBACK'],
+    ['SCHEDULER_SHARDS', '0', 'SCHEDULER_SHARDS must be an integer from 1 to 64 (got "0")'],
+    ['SCHEDULER_SHARDS', '65', 'SCHEDULER_SHARDS must be an integer from 1 to 64'],
   ])('rejects %s=%s naming the variable and its range', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
   });
