@@ -4,6 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as z from 'zod';
 import { ConfigurationError } from '../platform/errors.js';
 import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
+import { getConfig } from '../platform/config.js';
 import { createSandboxProvider } from './index.js';
 import type { SandboxProvider } from './provider.js';
 
@@ -88,6 +89,7 @@ export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider
         securityGroups: c.ECS_SECURITY_GROUP_IDS,
         assignPublicIp: c.ECS_ASSIGN_PUBLIC_IP === 'ENABLED',
         command: c.SANDBOX_COMMAND,
+        artifactsBucket: hasArtifactStore() ? getConfig().artifactsBucket : undefined,
       });
   }
 }
