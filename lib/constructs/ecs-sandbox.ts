@@ -109,12 +109,11 @@ export class EcsSandbox extends Construct {
       memoryLimitMiB: props.memoryMiB,
       taskRole,
     });
-    // The task's variables come as RunTask overrides; only the bucket and the git secret are fixed here.
+    // The task's variables (and the artifact bucket) come as RunTask overrides; only the git secret is fixed here.
     this.taskDefinition.addContainer(SANDBOX_CONTAINER_NAME, {
       containerName: SANDBOX_CONTAINER_NAME,
       image: ecs.ContainerImage.fromRegistry(props.image),
       command: ecsEntryCommand(),
-      environment: props.artifactsBucket ? { NIGHTSHIFT_ARTIFACTS_BUCKET: props.artifactsBucket.bucketName } : {},
       secrets: props.gitSecret ? { NIGHTSHIFT_GIT_TOKEN: ecs.Secret.fromSecretsManager(props.gitSecret) } : {},
       essential: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: SANDBOX_LOG_STREAM_PREFIX }),

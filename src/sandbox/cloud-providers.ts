@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as z from 'zod';
 import { ConfigurationError } from '../platform/errors.js';
 import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
+import { getConfig } from '../platform/config.js';
 import { DaytonaSandboxProvider } from './daytona-provider.js';
 import { EcsSandboxProvider } from './ecs-provider.js';
 import type { SandboxProvider } from './provider.js';
@@ -89,6 +90,7 @@ export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv):
     securityGroups: c.ECS_SECURITY_GROUP_IDS,
     assignPublicIp: c.ECS_ASSIGN_PUBLIC_IP === 'ENABLED',
     command: c.SANDBOX_COMMAND,
+    artifactsBucket: hasArtifactStore() ? getConfig().artifactsBucket : undefined,
   });
 }
 

@@ -19,6 +19,8 @@ export interface EcsSandboxProviderOptions {
    */
   command?: string;
   client?: ECSClient;
+  /** Where the entry script uploads a repository task's patch and stat (NIGHTSHIFT_ARTIFACTS_BUCKET). */
+  artifactsBucket?: string;
 }
 
 /** DescribeTasks takes at most this many task ARNs. */
@@ -54,6 +56,7 @@ export class EcsSandboxProvider implements SandboxProvider {
       // The entry script's own credential for the final report; it removes it before the agent starts.
       ...(request.sandboxToken ? [{ name: 'NIGHTSHIFT_SANDBOX_TOKEN', value: request.sandboxToken }] : []),
       ...(this.options.command ? [{ name: 'NIGHTSHIFT_AGENT_COMMAND', value: this.options.command }] : []),
+      ...(task.repository && this.options.artifactsBucket ? [{ name: 'NIGHTSHIFT_ARTIFACTS_BUCKET', value: this.options.artifactsBucket }] : []),
       // The project to check out; git credentials come from the task definition's secrets, never from here.
       ...(task.repository
         ? [

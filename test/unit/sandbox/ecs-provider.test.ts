@@ -105,7 +105,7 @@ describe('EcsSandboxProvider', () => {
   it("passes a repository task's project and the sandbox token as overrides, and no git credential", async () => {
     const repository = { url: 'https://github.com/acme/app.git', baseRef: 'release', branch: 'nightshift/task-42', push: false, pullRequest: false };
 
-    await provider().spawn({ ...request({ repository }), sandboxToken: 'sandbox-token-456' });
+    await provider({ artifactsBucket: 'nightshift-artifacts' }).spawn({ ...request({ repository }), sandboxToken: 'sandbox-token-456' });
 
     const env = envOf(runTaskInputs()[0]);
     expect(env).toMatchObject({
@@ -114,6 +114,7 @@ describe('EcsSandboxProvider', () => {
       NIGHTSHIFT_BRANCH: 'nightshift/task-42',
       NIGHTSHIFT_PUSH: '0',
       NIGHTSHIFT_SANDBOX_TOKEN: 'sandbox-token-456',
+      NIGHTSHIFT_ARTIFACTS_BUCKET: 'nightshift-artifacts',
     });
     expect(Object.keys(env).filter((name) => /GIT_TOKEN|PASSWORD|SECRET/.test(name))).toEqual([]);
     expect(provider().supportsRepositories).toBe(true);
