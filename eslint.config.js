@@ -15,6 +15,7 @@ const RULE_FILES = [
   /^src\/scheduling\/spawn-timings\.ts$/,
   /^src\/tasks\/(task|callback-token|result-size|retry-policy|waiting)\.ts$/,
   /^src\/projects\/project\.ts$/,
+  /^src\/sandbox\/repository-changes\.ts$/,
   /^src\/scheduling\/shards\.ts$/,
   /^src\/notifications\/(events|signature|address-rules|digest|render|delivery-policy|masking)\.ts$/,
   /^src\/overrides\/override-request\.ts$/,

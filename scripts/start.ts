@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   await ensureWebBuild((line) => console.log(`nightshift: ${line}`));
   console.log(`nightshift: starting DynamoDB Local and the SQS server (data in ${dataDir}) ...`);
   mkdirSync(resolve(dataDir), { recursive: true });
-  startOrphanWatchdog(join(resolve(dataDir), 'watchdog.log'));
+  startOrphanWatchdog(join(resolve(dataDir), 'watchdog.log'), join(resolve(dataDir), 'sandboxes'));
   const stack = await startLocalStack({ port, dataDir, persist: true, log: (line) => console.error(`nightshift: ${line}`) });
   console.log(`nightshift: dashboard at ${stack.url}/ (sign in with a user id on this machine)`);
   console.log(`nightshift: API listening on ${stack.url}`);

@@ -14,8 +14,9 @@ import * as spaces from './routes/spaces.js';
 import * as tasks from './routes/tasks.js';
 import * as users from './routes/users.js';
 import { installCloudSandboxProviders } from '../../src/sandbox/lambda-providers.js';
+import { artifactStore, hasArtifactStore } from '../../src/platform/artifact-store.js';
 
-installCloudSandboxProviders();
+installCloudSandboxProviders({ artifacts: () => (hasArtifactStore() ? artifactStore() : null) });
 
 /** A route; long polls (device leases) read the Lambda's remaining time from `context`. */
 type Route = (event: ApiEvent, context: Context) => Promise<ApiResult>;

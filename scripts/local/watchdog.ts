@@ -11,9 +11,12 @@ import type { Socket } from 'node:net';
  */
 const WATCHDOG_SOURCE = String.raw`
 const { execFileSync } = require('node:child_process');
-const { appendFileSync } = require('node:fs');
+const { appendFileSync, readdirSync, readFileSync, statSync } = require('node:fs');
+const { join } = require('node:path');
 const parent = Number(process.argv[1]);
 const logFile = process.argv[2];
+const sandboxesDir = process.argv[3];
+const startedAt = Date.now();
 const log = (line) => { try { appendFileSync(logFile, new Date().toISOString() + ' ' + line + '\n'); } catch {} };
 const rows = () => execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8' })
   .trim().split('\n').map((line) => line.trim().split(/\s+/).map(Number));
@@ -47,11 +50,28 @@ const signal = (name) => {
     try { if (pgid === pid && pgid !== parentGroup) process.kill(-pgid, name); else process.kill(pid, name); } catch {}
   }
 };
+// Each sandbox the process provider starts writes its group id to sandboxes/<id>/pid: a group
+// started since this watchdog began, and too recent for the last look, is found there.
+function recordedSandboxGroups() {
+  const groups = [];
+  try {
+    for (const name of readdirSync(sandboxesDir)) {
+      try {
+        const file = join(sandboxesDir, name, 'pid');
+        if (statSync(file).mtimeMs < startedAt - 1000) continue;
+        const pgid = Number(readFileSync(file, 'utf8'));
+        if (Number.isInteger(pgid) && pgid > 1) groups.push(pgid);
+      } catch {}
+    }
+  } catch {}
+  return groups;
+}
 let reaping = false;
 function reap(why) {
   if (reaping) return;
   reaping = true;
   clearInterval(timer);
+  for (const pgid of recordedSandboxGroups()) if (!known.has(pgid)) known.set(pgid, pgid);
   const left = [...known.keys()].filter(alive);
   if (left.length > 0) log('npm start (pid ' + parent + ') is gone (' + why + '); stopping what it left running: pids ' + left.join(' '));
   signal('SIGTERM');
@@ -76,8 +96,8 @@ process.stdin.resume();
  * what it started, even by SIGKILL, DynamoDB Local and the sandboxes are stopped within about a
  * second. What it did goes to `logFile`.
  */
-export function startOrphanWatchdog(logFile: string): { pid: number | undefined } {
-  const child = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, String(process.pid), logFile], {
+export function startOrphanWatchdog(logFile: string, sandboxesDir: string): { pid: number | undefined } {
+  const child = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, String(process.pid), logFile, sandboxesDir], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
   });

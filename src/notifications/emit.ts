@@ -6,11 +6,10 @@ import { loadTasks } from '../batches/batch-views.js';
 import { getConfig } from '../platform/config.js';
 import { logger } from '../platform/logger.js';
 import type { Task } from '../tasks/task.js';
-import { wants, type NotificationEvent, type NotificationEventType } from './events.js';
+import { wants, wantsDigest, type NotificationEvent, type NotificationEventType } from './events.js';
 import { claimOnce, getNotificationSettings, putDelivery, putNightEntry, type Delivery, type NotificationSettings } from './notification-store.js';
 import { sendNotifyMessage } from './notify-queue.js';
 import { isSlackWebhook } from './render.js';
-import { wantsDigest } from './settings.js';
 
 /** Event ids are derived from what happened, so emitting the same event twice sends it once. */
 export const eventId = (...parts: string[]): string => `evt_${createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)}`;

@@ -19,3 +19,10 @@ export interface NotificationEvent {
 
 /** Whether a channel subscribed to `events` gets this event type. */
 export const wants = (events: readonly NotificationEventType[], type: NotificationEventType): boolean => events.includes(type);
+
+/** Whether any channel wants the digest, which is what puts the user on the digest schedule. */
+export const wantsDigest = (settings: {
+  webhooks: readonly { events: readonly NotificationEventType[] }[];
+  email: { events: readonly NotificationEventType[] } | null;
+  digest_at: string | null;
+}): boolean => settings.digest_at !== null && (settings.webhooks.some((w) => wants(w.events, 'digest')) || (settings.email !== null && wants(settings.email.events, 'digest')));

@@ -4,7 +4,7 @@ import { getConfig } from '../platform/config.js';
 import { DomainError, ValidationError } from '../platform/errors.js';
 import { judgeWebhookUrl } from './address-rules.js';
 import { nextDigestAt } from './digest.js';
-import { wants } from './events.js';
+import { wantsDigest } from './events.js';
 import { maskSecret, maskUrl } from './masking.js';
 import { getNotificationSettings, putNotificationSettings, SettingsChangedError, type NotificationSettings } from './notification-store.js';
 import { isSlackWebhook } from './render.js';
@@ -14,10 +14,6 @@ import type { NotificationSettingsPut } from './schemas.js';
 export type NotificationSettingsView = z.input<typeof notificationSettingsResponseSchema>;
 
 const newSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`;
-
-/** Whether any channel wants the digest, which is what puts the user on the digest schedule. */
-export const wantsDigest = (settings: { webhooks: readonly { events: NotificationSettings['webhooks'][number]['events'] }[]; email: NotificationSettings['email']; digest_at: string | null }): boolean =>
-  settings.digest_at !== null && (settings.webhooks.some((w) => wants(w.events, 'digest')) || (settings.email !== null && wants(settings.email.events, 'digest')));
 
 export function viewSettings(settings: NotificationSettings | null, shownSecret: string | null = null): NotificationSettingsView {
   if (!settings) {

@@ -8,18 +8,14 @@ import { s3 } from './s3.js';
 import { getConfig } from './config.js';
 import { ConfigurationError } from './errors.js';
 
+export { artifactKeys } from './artifact-keys.js';
+
 export interface ArtifactStore {
   put(key: string, body: string | Uint8Array, contentType: string): Promise<void>;
   /** The artifact's text, or null when there is none under `key`. */
   getText(key: string): Promise<string | null>;
 }
 
-/** Where each artifact of a task lives in the bucket. */
-export const artifactKeys = {
-  patch: (taskId: string): string => `tasks/${taskId}/patch.diff`,
-  diffStat: (taskId: string): string => `tasks/${taskId}/diff-stat.txt`,
-  agentLog: (taskId: string, attempt: number): string => `tasks/${taskId}/attempt-${attempt}/agent.log`,
-};
 
 export class S3ArtifactStore implements ArtifactStore {
   constructor(private readonly bucket: string) {}

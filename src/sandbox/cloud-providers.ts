@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
 import { ConfigurationError } from '../platform/errors.js';
-import { artifactStore, hasArtifactStore } from '../platform/artifact-store.js';
+import type { ArtifactStore } from '../platform/artifact-store.js';
 import { getConfig } from '../platform/config.js';
 import { DaytonaSandboxProvider } from './daytona-provider.js';
 import { EcsSandboxProvider } from './ecs-provider.js';
@@ -51,13 +51,22 @@ export function parseSandboxEnv<T extends z.ZodType>(schema: T, env: NodeJS.Proc
 }
 
 /** What the Lambda functions run: the ECS or Daytona provider named by SANDBOX_PROVIDER. */
-export function cloudProviderFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider {
+export function cloudProviderFromEnvironment(env: NodeJS.ProcessEnv, extras: CloudProviderExtras = {}): SandboxProvider {
   const c = parseSandboxEnv(cloudEnvSchema, env);
-  return buildCloudProvider(c.SANDBOX_PROVIDER, c);
+  return buildCloudProvider(c.SANDBOX_PROVIDER, c, extras);
 }
 
 /** Builds the Daytona or ECS provider from parsed settings; missing settings are named. */
-export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv): SandboxProvider {
+/**
+ * What only some callers give: the artifact store, where the Daytona provider keeps a repository
+ * task's patch when it collects (in the API, on the agent's report). Injected, so the functions that
+ * only start or stop sandboxes carry no S3 client.
+ */
+export interface CloudProviderExtras {
+  artifacts?: () => ArtifactStore | null;
+}
+
+export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv, extras: CloudProviderExtras = {}): SandboxProvider {
   if (name === 'daytona') {
     const build = (secret: DaytonaSecret) => {
       // Git credentials for private repositories: the provider's own, sent per clone and push.
@@ -71,7 +80,7 @@ export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv):
         image: c.DAYTONA_IMAGE,
         startTimeoutMs: PROVIDER_START_TIMEOUT_SECONDS.daytona * 1000,
         git: gitToken ? { username: secret.gitUsername ?? c.DAYTONA_GIT_USERNAME, password: gitToken } : undefined,
-        artifacts: () => (hasArtifactStore() ? artifactStore() : null),
+        artifacts: extras.artifacts,
         github: c.GITHUB_TOKEN ? { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN } : undefined,
       });
     };
@@ -90,7 +99,7 @@ export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv):
     securityGroups: c.ECS_SECURITY_GROUP_IDS,
     assignPublicIp: c.ECS_ASSIGN_PUBLIC_IP === 'ENABLED',
     command: c.SANDBOX_COMMAND,
-    artifactsBucket: hasArtifactStore() ? getConfig().artifactsBucket : undefined,
+    artifactsBucket: getConfig().artifactsBucket || undefined,
   });
 }
 

@@ -14,7 +14,7 @@
  * Git credentials are the provider's (DAYTONA_GIT_USERNAME / DAYTONA_GIT_TOKEN), sent per call
  * and never written into the clone, so the agent in the sandbox does not get them.
  */
-import { AGENT_AUTHOR, parseNumstat, type RepositoryCheckout, type RepositoryResult } from './git-workspace.js';
+import { AGENT_AUTHOR, parseNumstat, type RepositoryCheckout, type RepositoryResult } from './repository-changes.js';
 
 export interface DaytonaGitCredentials {
   username: string;

@@ -10,7 +10,7 @@ import {
 } from './provider.js';
 import { DaytonaGit, type DaytonaGitCredentials } from './daytona-git.js';
 import { finishRepositoryResult, type RepositoryResultOptions } from './repository-result.js';
-import { artifactKeys } from '../platform/artifact-store.js';
+import { artifactKeys } from '../platform/artifact-keys.js';
 
 /*
  * Daytona over its REST API with plain fetch. The official SDK (@daytonaio/sdk) would pull

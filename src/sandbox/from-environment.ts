@@ -23,7 +23,7 @@ export const demoAgentCommand = (): string =>
  */
 export function providerFromEnvironment(env: NodeJS.ProcessEnv): SandboxProvider {
   const c = parseSandboxEnv(envSchema, env);
-  if (c.SANDBOX_PROVIDER !== 'process') return buildCloudProvider(c.SANDBOX_PROVIDER, c);
+  if (c.SANDBOX_PROVIDER !== 'process') return buildCloudProvider(c.SANDBOX_PROVIDER, c, { artifacts: () => (hasArtifactStore() ? artifactStore() : null) });
   return new ProcessSandboxProvider({
     command: c.SANDBOX_COMMAND ?? demoAgentCommand(),
     dataDir: join(c.NIGHTSHIFT_DATA_DIR),

@@ -12,7 +12,8 @@ import {
   type SpawnRequest,
 } from './provider.js';
 import { GitWorkspaces, type RepositoryCheckout } from './git-workspace.js';
-import { artifactKeys, type ArtifactStore } from '../platform/artifact-store.js';
+import { artifactKeys } from '../platform/artifact-keys.js';
+import type { ArtifactStore } from '../platform/artifact-store.js';
 import type { GitHubOptions } from './github-pull-requests.js';
 import { finishRepositoryResult, keepPatch } from './repository-result.js';
 

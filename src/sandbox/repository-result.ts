@@ -4,10 +4,11 @@
  * artifact store and open the draft pull request of a pushed remote branch.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { artifactKeys, type ArtifactStore } from '../platform/artifact-store.js';
+import { artifactKeys } from '../platform/artifact-keys.js';
+import type { ArtifactStore } from '../platform/artifact-store.js';
 import { repoLocation } from '../projects/project.js';
 import { openDraftPullRequest, type GitHubOptions } from './github-pull-requests.js';
-import type { RepositoryCheckout, RepositoryResult } from './git-workspace.js';
+import type { RepositoryCheckout, RepositoryResult } from './repository-changes.js';
 import type { SandboxReport } from './provider.js';
 
 const logger = new Logger({ serviceName: 'nightshift' });

@@ -46,7 +46,7 @@ describe('Lambda bundle contents', () => {
     expect(functionsWith(/@aws-sdk\/client-s3\//)).toEqual(['api']);
   });
 
-  it('cron and luxon only where batches are created or triggered', () => {
-    expect(functionsWith(/node_modules\/(luxon|cron-parser)\//)).toEqual(['api', 'batch-trigger']);
+  it('cron and luxon only where batches are created or triggered, and where digests are timed in users\' zones', () => {
+    expect(functionsWith(/node_modules\/(luxon|cron-parser)\//)).toEqual(['api', 'batch-trigger', 'digest-trigger']);
   });
 });

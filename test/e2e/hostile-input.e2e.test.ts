@@ -296,6 +296,7 @@ const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'POST /api/v1/executors': { executor_id: 'tauri:fuzz', capabilities: ['gmail.send'], models: [], max_concurrent: 1 },
   'POST /api/v1/executors/{id}/lease': {},
   'POST /api/v1/users/me/api-keys': { name: 'key' },
+  'PUT /api/v1/users/me/notifications': { webhooks: [{ url: 'http://127.0.0.1:9/hook', events: ['task.failed'] }], digest_at: '07:00', timezone: 'Europe/Berlin' },
   'PUT /api/v1/projects/{id}': { name: 'project', repo_url: '/srv/repo', default_branch: 'main', push: false, pull_requests: false },
 };
 
@@ -354,7 +355,7 @@ describe('property: generated bodies at every POST and PUT route never get a 5xx
         batches: ['/api/v1/batches', '/api/v1/tasks?limit=100', '/api/v1/tasks/queue-status'],
         spaces: [`/api/v1/spaces/${pathId}/quota`, `/api/v1/spaces/${pathId}/ledger`, `/api/v1/spaces/${pathId}/override-requests`, '/api/v1/tasks?limit=100'],
         executors: ['/api/v1/executors', '/api/v1/tasks?limit=100'],
-        users: ['/api/v1/users/me/api-keys', '/api/v1/users/me/limits'],
+        users: ['/api/v1/users/me/api-keys', '/api/v1/users/me/limits', '/api/v1/users/me/notifications'],
         projects: ['/api/v1/projects', `/api/v1/projects/${pathId}`],
       };
       const area = route.path.split('/')[route.path.startsWith('/api/v1/admin/') ? 4 : 3] ?? '';
