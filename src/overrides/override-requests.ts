@@ -37,19 +37,8 @@ export interface Caller {
   isAdmin: boolean;
 }
 
-export interface OverrideRequestView {
-  request_id: string;
-  space_id: string;
-  user_id: string;
-  credits: number;
-  reason: string;
-  status: OverrideRequestStatus;
-  created_at: string;
-  decided_at: string | null;
-  decided_by: string | null;
-  decision_reason: string | null;
-  override_id: string | null;
-}
+/** What users and admins see of a request: everything but the quota space it was checked against. */
+export type OverrideRequestView = Omit<OverrideRequest, 'quota_space_id'>;
 
 export interface OverrideRequestPage {
   override_requests: OverrideRequestView[];
