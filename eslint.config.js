@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
 const RULE_FILES = [
   /^src\/accounts\/(plans|billing-window|account|admission)\.ts$/,
   /^src\/batches\/(admission|batch|eta|report|schedule)\.ts$/,
-  /^src\/credits\/(pricing|pricing-config|quota-windows)\.ts$/,
+  /^src\/credits\/(pricing|pricing-config|quota-windows|credit-amount)\.ts$/,
   /^src\/routing\/(intent|router|device-wait)\.ts$/,
   /^src\/scheduling\/spawn-timings\.ts$/,
   /^src\/tasks\/(task|callback-token|result-size|retry-policy|waiting)\.ts$/,

@@ -1,16 +1,8 @@
 import * as z from 'zod';
-import { CREDIT_UNITS_PER_CREDIT } from '../credits/pricing.js';
+import { creditAmount } from '../credits/credit-amount.js';
 import { OVERRIDE_REQUEST_STATUSES } from './override-request.js';
 
-/** Credits have at most 4 decimals (the ledger counts whole 1/10 000 credit units). */
-const credits = z
-  .number()
-  .finite()
-  .gt(0, { error: 'must be more than 0' })
-  .max(1_000_000_000)
-  .refine((value) => Math.abs(value * CREDIT_UNITS_PER_CREDIT - Math.round(value * CREDIT_UNITS_PER_CREDIT)) < 1e-6, {
-    error: 'must have at most 4 decimal places',
-  });
+const credits = creditAmount({ positive: true });
 
 /** Body of POST /api/v1/spaces/{id}/override-requests. */
 export const overrideRequestCreateSchema = z

@@ -1,17 +1,9 @@
 import * as z from 'zod';
-import { CREDIT_UNITS_PER_CREDIT } from '../credits/pricing.js';
+import { creditAmount } from '../credits/credit-amount.js';
 
 const id = z.string().trim().min(1).max(128).regex(/^[A-Za-z0-9:_\-.]+$/, 'may contain letters, digits and : _ - . only');
 
-/** Credits have at most 4 decimals (the ledger counts whole 1/10 000 credit units). */
-const credits = z
-  .number()
-  .finite()
-  .nonnegative()
-  .max(1_000_000_000)
-  .refine((value) => Math.abs(value * CREDIT_UNITS_PER_CREDIT - Math.round(value * CREDIT_UNITS_PER_CREDIT)) < 1e-6, {
-    error: 'must have at most 4 decimal places',
-  });
+const credits = creditAmount();
 
 export const spaceQuotaSchema = z
   .object({

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { EXECUTION_PREFERENCES, TASK_STATUSES } from './task.js';
-import { storableJsonObject } from '../platform/storable-json.js';
+import { storableJsonObject, storableNumber } from '../platform/storable-json.js';
 import { refNameSchema } from '../projects/schemas.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS, MAX_ATTEMPTS_LIMIT } from './retry-policy.js';
 
@@ -23,7 +23,7 @@ export const taskCreateSchema = z
     estimated_tokens: z.number().int().min(0).max(10_000_000).optional(),
     model: z.string().trim().min(1).max(100).optional(),
     not_before: z.iso.datetime({ offset: true }).optional(),
-    estimated_minutes: z.number().positive().max(24 * 60).optional(),
+    estimated_minutes: storableNumber().positive().max(24 * 60).optional(),
     base_ref: refNameSchema.optional(),
     max_attempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).default(DEFAULT_MAX_ATTEMPTS).meta({ description: 'Attempts in all when a run fails (agent failure, lost sandbox, timeout)' }),
     retry_backoff_seconds: z.number().int().min(1).max(24 * 3600).default(DEFAULT_RETRY_BACKOFF_SECONDS).meta({ description: 'Attempt n+1 waits this x 2^(n-1) seconds (±10 %)' }),
@@ -56,7 +56,7 @@ export const taskRerunSchema = z
     estimated_tokens: z.number().int().min(0).max(10_000_000).nullable().optional(),
     model: z.string().trim().min(1).max(100).nullable().optional(),
     not_before: z.iso.datetime({ offset: true }).optional(),
-    estimated_minutes: z.number().positive().max(24 * 60).nullable().optional(),
+    estimated_minutes: storableNumber().positive().max(24 * 60).nullable().optional(),
     base_ref: refNameSchema.nullable().optional(),
     max_attempts: z.number().int().min(1).max(MAX_ATTEMPTS_LIMIT).optional(),
     retry_backoff_seconds: z.number().int().min(1).max(24 * 3600).optional(),

@@ -281,15 +281,15 @@ describe('path parameters that are not ids: 400 or 404, nothing changes', () => 
 
 /** What a valid request body looks like for every POST and PUT route; the fuzzers start from these. */
 const VALID_BODIES: Record<string, Record<string, unknown>> = {
-  'POST /api/v1/tasks': { title: 'fuzz', description: 'd', priority: 2, input: { k: 'v' } },
+  'POST /api/v1/tasks': { title: 'fuzz', description: 'd', priority: 2, input: { k: 'v', n: 1.5 }, estimated_minutes: 5 },
   'POST /api/v1/tasks/estimate': { title: 'estimate', type: 'action', integration: 'gmail', action: 'send', estimated_tokens: 100 },
   'POST /api/v1/tasks/{id}/complete': { status: 'completed', summary: 's', files_changed: ['a.md'] },
   'POST /api/v1/tasks/{id}/rerun': { title: 'again', priority: 1 },
   'POST /api/v1/batches/{id}/rerun-failed': {},
   'POST /api/v1/batches': { name: 'nightly', tasks: [{ title: 't' }] },
   'PUT /api/v1/admin/users/{id}/plan': { plan: 'pro' },
-  'PUT /api/v1/admin/users/{id}/limits': { max_pending_tasks: 20 },
-  'PUT /api/v1/spaces/{id}': { name: 'space', members: [], quota: { monthly_limit: 10 } },
+  'PUT /api/v1/admin/users/{id}/limits': { max_pending_tasks: 20, monthly_agent_hours_limit: 10 },
+  'PUT /api/v1/spaces/{id}': { name: 'space', members: [], quota: { monthly_limit: 10, weekly_limit: 5 } },
   'POST /api/v1/admin/spaces/{id}/overrides': { credits: 5, reason: 'launch', expires_at: '2099-01-01T00:00:00Z' },
   'POST /api/v1/spaces/{id}/override-requests': { credits: 5, reason: 'launch' },
   'POST /api/v1/admin/override-requests/{id}/decline': { reason: 'not now' },
@@ -386,6 +386,54 @@ describe('property: generated bodies at every POST and PUT route never get a 5xx
       expect(statuses.length).toBeGreaterThanOrEqual(40);
     },
   );
+});
+
+/** The path of every number in a body, objects and lists included. */
+function numberPaths(value: unknown, path: Array<string | number> = []): Array<Array<string | number>> {
+  if (typeof value === 'number') return [path];
+  if (value === null || typeof value !== 'object') return [];
+  const entries: Array<[string | number, unknown]> = Array.isArray(value) ? value.map((item, i) => [i, item]) : Object.entries(value);
+  return entries.flatMap(([key, child]) => numberPaths(child, [...path, key]));
+}
+
+function withNumber(body: Record<string, unknown>, path: Array<string | number>, value: number): Record<string, unknown> {
+  const copy = structuredClone(body) as any;
+  let at = copy;
+  for (const key of path.slice(0, -1)) at = at[key];
+  at[path.at(-1)!] = value;
+  return copy;
+}
+
+// DynamoDB holds numbers from 1e-130 to 1e126 in magnitude; JSON carries more than that.
+const UNSTORABLE_NUMBERS = [1e-200, -1e-200, 5e-324, 1e200];
+
+describe('numbers DynamoDB cannot hold, in every number field of every valid body', () => {
+  const cases = WRITE_ROUTES.flatMap((route, index) =>
+    numberPaths(VALID_BODIES[routeKey(route)]).flatMap((path) => UNSTORABLE_NUMBERS.map((value) => [`${routeKey(route)} ${path.join('.')}=${value}`, route, index, path, value] as const)),
+  );
+
+  it('covers a number field of tasks, spaces, overrides and limits', () => {
+    expect(cases.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['PUT /api/v1/spaces/{id} quota.monthly_limit=1e-200', 'POST /api/v1/tasks estimated_minutes=1e-200', 'PUT /api/v1/admin/users/{id}/limits monthly_agent_hours_limit=1e-200', 'POST /api/v1/spaces/{id}/override-requests credits=1e-200']),
+    );
+  });
+
+  it.for(cases)('%s: a 4xx with a code and nothing changed, never a 5xx', async ([name, route, index, path, value]) => {
+    const user = `numbers-${index}-${path.join('-')}-${String(value).replace(/\W/g, '')}`.slice(0, 100);
+    const token = await quietUser(user);
+    const isAdminRoute = route.path.startsWith('/api/v1/admin/');
+    const taskId = (await sendJson('POST', '/api/v1/tasks', token, { title: 'numbered' })).body.id as string;
+    const pathId = route.path.includes('/admin/users/') ? user : route.path.startsWith('/api/v1/tasks/') ? taskId : `${user}-thing`;
+    if (route.path.startsWith('/api/v1/spaces/')) expect((await sendJson('PUT', `/api/v1/spaces/${pathId}`, token, { name: 'numbered space' })).status).toBeLessThan(300);
+    const before = await settledSnapshot(token);
+    const caller = isAdminRoute ? adminToken : route.auth === 'callback' ? 'not-the-callback-token-0123456789' : token;
+    const answer = await sendJson(route.method, route.path.replace('{id}', pathId), caller, withNumber(VALID_BODIES[routeKey(route)]!, path, value));
+    expect(answer.status, `${name} -> ${answer.text.slice(0, 300)}`).toBeLessThan(500);
+    if (answer.status >= 400) {
+      expect(answer.body?.error?.code).toEqual(expect.any(String));
+      expect(await snapshot(token)).toEqual(before);
+    }
+  });
 });
 
 describe('property: generated path parameters and queries never get a 5xx', () => {
