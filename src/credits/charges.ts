@@ -125,15 +125,16 @@ const asQuotaSpace = (space: Space): QuotaSpace => ({
 /**
  * The quota that applies to `spaceId` at `now`: its own, or its nearest ancestor's that has one
  * (sub-spaces draw from their parent by default). Personal spaces have no limit; their monthly
- * window follows the user's billing day.
+ * window follows the user's billing day (`readOwner` reads the owner's account; a caller that
+ * already reads it passes its own read, so the account is read once per request).
  */
-export async function loadQuotaState(spaceId: string, now: Date): Promise<QuotaState> {
+export async function loadQuotaState(spaceId: string, now: Date, readOwner: (userId: string) => Promise<{ billing_day: number }> = (userId) => getUser(userId, now)): Promise<QuotaState> {
   const chain = await loadChain(spaceId);
   const resolved = resolveEffectiveQuotaSpace(spaceId, new Map([...chain].map(([id, space]) => [id, asQuotaSpace(space)])));
   const quotaSpace = chain.get(resolved.space_id) ?? null;
   let monthlyResetDay: number;
   if (quotaSpace) monthlyResetDay = quotaSpace.quota?.monthly_reset_day ?? quotaSpace.billing_day;
-  else monthlyResetDay = (await getUser(resolved.space_id.slice(PERSONAL_SPACE_PREFIX.length), now)).billing_day;
+  else monthlyResetDay = (await readOwner(resolved.space_id.slice(PERSONAL_SPACE_PREFIX.length))).billing_day;
   const weekly = weeklyWindow(now, quotaSpace?.quota?.weekly_reset_day ?? 0);
   const monthly = monthlyWindow(now, monthlyResetDay);
   const usage = await getUsageUnits(resolved.space_id, [weekly.key, monthly.key]);

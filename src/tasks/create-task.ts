@@ -85,23 +85,33 @@ function assertCanQueue(user: UserAccount, count: number, now: Date): void {
   }
 }
 
+/** What a commit of queued tasks found: the account as the transaction read it, before the reservation. */
+export interface Enqueued {
+  tasks: Task[];
+  accountBefore: UserAccount;
+}
+
 /**
  * Queues tasks for one user, all or nothing: the tasks and the user's pending counter are one
- * transaction, so TOO_MANY_PENDING holds exactly under concurrent creates.
+ * transaction, so TOO_MANY_PENDING holds exactly under concurrent creates. `firstRead` is an
+ * account read the caller already made (consistent, like getUser); a lost race reads again.
  */
-export async function enqueueTasks(
-  userId: string,
-  tasks: Task[],
-  now: Date,
-  extraItems: TransactItem[] = [],
-): Promise<Task[]> {
+async function enqueue(userId: string, tasks: Task[], now: Date, extraItems: TransactItem[], firstRead?: Promise<UserAccount>): Promise<Enqueued> {
+  let pendingRead = firstRead;
+  let accountBefore: UserAccount | undefined;
   await withOptimisticRetry(async () => {
-    const user = await getUser(userId, now);
+    const user = pendingRead ? await pendingRead : await getUser(userId, now);
+    pendingRead = undefined;
     assertCanQueue(user, tasks.length, now);
     await transact([...tasks.map((task) => putTaskItem(task)), putUserItem(reserveQueuedTasks(user, tasks, now), now), ...extraItems]);
+    accountBefore = user;
   });
   await wakeForQueuedTasks(tasks, 'task-created');
-  return tasks;
+  return { tasks, accountBefore: accountBefore as UserAccount };
+}
+
+export async function enqueueTasks(userId: string, tasks: Task[], now: Date, extraItems: TransactItem[] = []): Promise<Task[]> {
+  return (await enqueue(userId, tasks, now, extraItems)).tasks;
 }
 
 /**
@@ -109,12 +119,21 @@ export async function enqueueTasks(
  * must be one the user belongs to (404 otherwise); `local` with no capable device is a 409; remote
  * work whose estimate exceeds the space's whole monthly limit is a 403. Remote work over what is
  * left of its space's monthly limit is still queued, badged "Blocked (over quota)", and starts by
- * itself after the reset or an override.
+ * itself after the reset or an override. The caller's account is read once: routing (its billing
+ * day) and the queueing transaction share the read.
  */
-export async function createTask(userId: string, input: TaskCreate, now = new Date(), extra: Partial<Task> = {}): Promise<Task> {
-  const placement = assertQueueable(await placeTask(userId, input, now));
-  const [task] = await enqueueTasks(userId, [newTask(userId, input, now, { ...placementFields(placement), ...extra })], now);
+export async function createTaskQueued(userId: string, input: TaskCreate, now = new Date(), extra: Partial<Task> = {}): Promise<{ task: Task; accountBefore: UserAccount }> {
+  const account = getUser(userId, now);
+  account.catch(() => undefined); // placement may refuse first; the read's own error surfaces where it is awaited
+  const readAccount = (id: string) => (id === userId ? account : getUser(id, now));
+  const placement = assertQueueable(await placeTask(userId, input, now, readAccount));
+  const { tasks, accountBefore } = await enqueue(userId, [newTask(userId, input, now, { ...placementFields(placement), ...extra })], now, [], account);
+  const task = tasks[0] as Task;
   count('TasksCreated');
-  logger.info('task created', { task_id: task?.id, user_id: userId });
-  return task as Task;
+  logger.info('task created', { task_id: task.id, user_id: userId });
+  return { task, accountBefore };
+}
+
+export async function createTask(userId: string, input: TaskCreate, now = new Date(), extra: Partial<Task> = {}): Promise<Task> {
+  return (await createTaskQueued(userId, input, now, extra)).task;
 }

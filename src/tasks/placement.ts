@@ -32,10 +32,10 @@ export interface TaskPlacement {
  * member), reads the user's devices and the space's quota, and asks the router. `local` with no
  * capable online device throws `NoLocalExecutorError` (409); an unknown action is a 400.
  */
-export async function placeTask(userId: string, input: TaskCreate, now = new Date()): Promise<TaskPlacement> {
+export async function placeTask(userId: string, input: TaskCreate, now = new Date(), readAccount?: (userId: string) => Promise<{ billing_day: number }>): Promise<TaskPlacement> {
   const spaceId = input.space_id ?? personalSpaceId(userId);
   await assertTaskSpace(userId, spaceId);
-  const [executors, quota, repository] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now), repositoryForTask(userId, input)]);
+  const [executors, quota, repository] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now, readAccount), repositoryForTask(userId, input)]);
   const usage = quotaUsage(quota);
   const resets = { weeklyResetsAt: quota.weekly.end, monthlyResetsAt: quota.monthly.end };
   const task = {

@@ -1,6 +1,6 @@
 import { getConfig } from '../platform/config.js';
 import { type Task, type TaskStatus } from './task.js';
-import { limitsOf, remainingSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
+import { limitsOf, remainingSeconds, rollHoursWindow, schedulingState, type UserAccount } from '../accounts/account.js';
 import { TaskNotFoundError } from '../platform/errors.js';
 import { getTask, listPendingTasks, listUserTasks } from './task-store.js';
 import { activeTasksOf, recentAverageMinutes, remainingMinutes } from './queue-forecast.js';
@@ -98,6 +98,26 @@ export async function viewTasks(userId: string, tasks: Task[], now = new Date())
     const wait = whyWaiting(task, { ...snapshot.context, queuePosition: snapshot.pending.length + 1 });
     return { task, queue_position: snapshot.pending.length + 1, blocked_reason: blocked, waiting_for: wait.waiting_for, waiting_message: wait.waiting_message, expected_start_at: null };
   });
+}
+
+/**
+ * The view of a task just queued, from the account its queueing transaction read. With nothing of
+ * the orchestrator's ahead of it, a free slot and hours left, it starts now (or at its not_before)
+ * and the answer needs no read; otherwise the queue snapshot answers, as for any listing.
+ */
+export async function viewQueuedTask(userId: string, task: Task, accountBefore: UserAccount, now = new Date()): Promise<TaskView> {
+  const user = rollHoursWindow(accountBefore, now);
+  const limits = limitsOf(user, getConfig().maxPendingPerUser);
+  const ahead = user.pending_count - (user.device_pending_count ?? 0);
+  const state = schedulingState({ ...user, pending_count: 1 }, limits, now);
+  const hoursUsedUp = state.kind === 'deferred' && Boolean(state.reason);
+  if (task.status !== 'pending' || ahead > 0 || user.running_count >= limits.max_concurrent_agents || hoursUsedUp) {
+    return (await viewTasks(userId, [task], now))[0] as TaskView;
+  }
+  const context = { now, plan: user.plan, running: user.running_count, maxConcurrent: limits.max_concurrent_agents, hoursResetAt: null, monthlyHours: limits.monthly_agent_hours };
+  const wait = whyWaiting(task, { ...context, queuePosition: 1 });
+  const expected = wait.estimable ? (laterOf(wait.earliestAt, now) ?? now).toISOString() : null;
+  return { task, queue_position: 1, blocked_reason: task.blocked_reason, waiting_for: wait.waiting_for, waiting_message: wait.waiting_message, expected_start_at: expected };
 }
 
 export async function listTasks(

@@ -170,3 +170,41 @@ describe('every error code of the seed over HTTP', () => {
     expect(await call('GET', '/api/v1/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
 });
+
+describe('the create response says why a new task waits and when it starts, as GET says it', () => {
+  const WAIT_FIELDS = ['status', 'queue_position', 'waiting_for', 'waiting_message', 'blocked_reason'] as const;
+  const pick = (body: Record<string, any>) => Object.fromEntries(WAIT_FIELDS.map((field) => [field, body[field]]));
+
+  it('first in line with a free slot: scheduled tasks start at their time, the same answer as GET', async () => {
+    const token = await stack.token('create-view-scheduled');
+    const notBefore = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, '.000Z');
+    const created = await call('POST', '/api/v1/tasks', token, { title: 'at dawn', not_before: notBefore });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ queue_position: 1, waiting_for: 'not_before', expected_start_at: notBefore });
+    const read = await call('GET', `/api/v1/tasks/${created.body!.id}`, token);
+    expect(pick(created.body!)).toEqual(pick(read.body!));
+    expect(read.body!.expected_start_at).toBe(notBefore);
+  });
+
+  it('behind other work: its place in the queue and the wait for a slot, the same answer as GET', async () => {
+    const token = await stack.token('create-view-behind');
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const first = await call('POST', '/api/v1/tasks', token, { title: 'first', not_before: later });
+    const second = await call('POST', '/api/v1/tasks', token, { title: 'second', not_before: later, priority: 4 });
+    expect(second.status).toBe(201);
+    expect(second.body).toMatchObject({ queue_position: 2, waiting_for: 'not_before' });
+    const read = await call('GET', `/api/v1/tasks/${second.body!.id}`, token);
+    expect(pick(second.body!)).toEqual(pick(read.body!));
+    expect(second.body!.expected_start_at).toBe(read.body!.expected_start_at);
+    expect(first.body!.queue_position).toBe(1);
+  });
+
+  it('with a free slot and nothing ahead: starting now', async () => {
+    const token = await stack.token('create-view-now');
+    const before = Date.now();
+    const created = await call('POST', '/api/v1/tasks', token, { title: 'right away' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'pending', queue_position: 1, waiting_for: 'slot', waiting_message: '0 of 1 agents running on the free plan; starting now' });
+    expect(Date.parse(created.body!.expected_start_at as string)).toBeGreaterThanOrEqual(before - 1000);
+  });
+});

@@ -5,11 +5,11 @@ import { identityOf, parseBody, parseWith, reply, type ApiEvent, type ApiResult 
 import { idParamSchema, taskCreateSchema, taskRerunSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../../../src/tasks/schemas.js';
 import { currentSandboxProvider } from '../../../src/sandbox/current.js';
 import { cancelTask, completeTask } from '../../../src/tasks/finish-task.js';
-import { createTask } from '../../../src/tasks/create-task.js';
+import { createTaskQueued } from '../../../src/tasks/create-task.js';
 import { rerunTask } from '../../../src/tasks/rerun-task.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS } from '../../../src/tasks/retry-policy.js';
 import { idempotent } from '../../../src/platform/http/idempotency.js';
-import { getOwnTask, listTasks, queueStatus, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
+import { getOwnTask, listTasks, queueStatus, viewQueuedTask, viewTasks, type TaskView } from '../../../src/tasks/task-views.js';
 import { getTaskPatch, keptAgentLog } from '../../../src/tasks/task-diff.js';
 
 import {
@@ -45,8 +45,8 @@ export async function create(event: ApiEvent): Promise<ApiResult> {
   const { userId } = identityOf(event);
   const input = parseBody(event, taskCreateSchema);
   return idempotent(event, userId, async () => {
-    const [view] = await viewTasks(userId, [await createTask(userId, input)]);
-    return reply(201, taskResponseSchema, taskBody(view as TaskView));
+    const { task, accountBefore } = await createTaskQueued(userId, input);
+    return reply(201, taskResponseSchema, taskBody(await viewQueuedTask(userId, task, accountBefore)));
   });
 }
 
