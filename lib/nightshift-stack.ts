@@ -10,7 +10,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ENV, ORCHESTRATOR_TIMEOUT_SECONDS } from '../src/platform/resources.js';
+import { ENV, ORCHESTRATOR_TIMEOUT_SECONDS, WAKE_CONSUMER } from '../src/platform/resources.js';
 import { spawnTimings } from '../src/scheduling/spawn-timings.js';
 import { ECS_TASK_ARN_SUPPRESSION, EcsSandbox } from './constructs/ecs-sandbox.js';
 import { HttpApi } from './constructs/http-api.js';
@@ -229,7 +229,7 @@ export class NightshiftStack extends Stack {
 
     // Triggers.
     orchestrator.function.addEventSource(
-      new SqsEventSource(storage.wakeQueue, { batchSize: 10, maxConcurrency: 2, reportBatchItemFailures: true }),
+      new SqsEventSource(storage.wakeQueue, { batchSize: WAKE_CONSUMER.batchSize, maxConcurrency: WAKE_CONSUMER.maxConcurrency, reportBatchItemFailures: true }),
     );
     spawner.function.addEventSource(
       new SqsEventSource(storage.spawnQueue, { batchSize: timings.spawnerBatchSize, reportBatchItemFailures: true }),

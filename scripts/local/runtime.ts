@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getConfig } from '../../src/platform/config.js';
+import { WAKE_CONSUMER } from '../../src/platform/resources.js';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { API_ROUTES, routeKey, type RouteDefinition } from '../../src/platform/http/route-table.js';
@@ -22,6 +23,8 @@ export interface LocalFunctions {
 
 export interface RuntimeOptions {
   port: number;
+  /** Orchestrator passes run at once for wake-ups (the event source's maximum concurrency by default). */
+  wakeConcurrency?: number;
   secret: Uint8Array;
   functions: LocalFunctions;
   queues: { spawnQueueUrl: string; spawnDlqUrl: string; wakeQueueUrl: string; notifyQueueUrl?: string };
@@ -284,7 +287,10 @@ export async function startLocalRuntime(options: RuntimeOptions): Promise<Runnin
   const abort = new AbortController();
   const client = new SQSClient({ useQueueUrlAsEndpoint: false });
   const pollers = [
-    startPoller(client, options.queues.wakeQueueUrl, 'orchestrator', (e) => options.functions.orchestrator(e), abort.signal, options),
+    // Like the wake queue's event source: up to WAKE_CONSUMER.maxConcurrency passes at once.
+    ...Array.from({ length: options.wakeConcurrency ?? WAKE_CONSUMER.maxConcurrency }, () =>
+      startPoller(client, options.queues.wakeQueueUrl, 'orchestrator', (e) => options.functions.orchestrator(e), abort.signal, options, WAKE_CONSUMER.batchSize),
+    ),
     // Like the Lambda's event source mapping: the spawn path's batch size (one slow start never delays others).
     startPoller(client, options.queues.spawnQueueUrl, 'spawner', options.functions.spawner, abort.signal, options, getConfig().spawn.spawnerBatchSize),
     startPoller(client, options.queues.spawnDlqUrl, 'spawn-dlq', options.functions.spawnDlq, abort.signal, options),

@@ -74,6 +74,13 @@ export const WAKE_QUEUE: QueueDefinition = {
 };
 
 /**
+ * How the orchestrator consumes the wake queue: the Lambda event source's batch size and its
+ * maximum concurrency (AWS's minimum is 2), which the local runtime copies with as many pollers,
+ * so a pass in progress never holds back the wake-ups that arrive meanwhile.
+ */
+export const WAKE_CONSUMER = { batchSize: 10, maxConcurrency: 2 } as const;
+
+/**
  * Notification deliveries (webhooks, Slack, e-mail). Retries with backoff are new messages with a
  * delay, sent by the worker itself, so a message is received more than once only when the worker
  * crashed; those go to the DLQ after 5 receives. Visibility is 6x the worker's timeout.
