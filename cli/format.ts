@@ -132,6 +132,7 @@ export function taskDetails(task: Task, style: Style): string {
     ['summary', task.result_summary],
     ['failure', task.failure_reason],
     ['files', task.files_changed?.length ? task.files_changed.join(', ') : null],
+    ['repository', repositoryLines(task.id, task).join('\n' + ' '.repeat(11)) || null],
   ];
   return rows
     .filter(([, value]) => value !== null && value !== '')
@@ -167,6 +168,29 @@ export function batchProgressLine(batch: BatchView, elapsedMs: number, style: St
 
 type Report = Schemas['BatchReport'];
 
+interface RepositoryOutcome {
+  branch: string | null;
+  diff_stat: { files: number; insertions: number; deletions: number } | null;
+  pull_request_url: string | null;
+  push_error: string | null;
+  fetch_command: string | null;
+}
+
+/** "2 files, +8 -0" (git's numbers); a repository task that changed nothing says so. */
+export const diffStatText = (stat: RepositoryOutcome['diff_stat']): string | null =>
+  stat === null ? null : stat.files === 0 ? 'no changes' : `${stat.files} file${stat.files === 1 ? '' : 's'}, +${stat.insertions} -${stat.deletions}`;
+
+/** What a repository task handed back, and how to get it: branch and stat, pull request or push error, the patch. */
+export function repositoryLines(taskId: string, outcome: RepositoryOutcome): string[] {
+  if (!outcome.branch) return [];
+  const stat = diffStatText(outcome.diff_stat);
+  const lines = [`branch ${outcome.branch}${stat ? ` (${stat})` : ''}`];
+  if (outcome.pull_request_url) lines.push(`pull request ${outcome.pull_request_url}`);
+  if (outcome.push_error) lines.push(`push failed: ${truncate(outcome.push_error.replace(/\s+/g, ' '), 200)}`);
+  if (outcome.diff_stat && outcome.diff_stat.files > 0) lines.push(`patch: nightshift diff ${taskId}${outcome.fetch_command ? `  or  ${outcome.fetch_command}` : ''}`);
+  return lines;
+}
+
 const OUTCOME_MARK: Record<Report['tasks'][number]['outcome'], [string, keyof typeof CODES]> = {
   completed: ['✓', 'green'],
   failed: ['✗', 'red'],
@@ -190,6 +214,7 @@ export function batchReportText(report: Report, style: Style): string {
     const said = task.summary ?? task.reason;
     if (said) lines.push(`    ${truncate(said.replace(/\s+/g, ' '), 200)}`);
     if (task.files_changed.length > 0) lines.push(`    files: ${task.files_changed.join(', ')}`);
+    if (task.repository) for (const line of repositoryLines(task.task_id, task.repository)) lines.push(`    ${line}`);
   }
   const t = report.totals;
   const span = t.started_at && t.finished_at ? `, ${t.started_at.slice(11, 16)}–${t.finished_at.slice(11, 16)} UTC` : '';

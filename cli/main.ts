@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
@@ -124,7 +124,7 @@ Exit codes: 0 success, 1 an API error or watched work that did not all complete,
 program
   .command('login')
   .description('Store the API URL and a credential in the config file')
-  .option('--url <url>', 'the API URL (default http://127.0.0.1:3000)')
+  .option('--url <url>', 'the API URL (default $NIGHTSHIFT_API_URL, else the saved one, else http://127.0.0.1:3000)')
   .option('--api-key <key>', 'an API key')
   .option('--token <jwt>', 'a bearer token')
   .option('--local <user>', 'mint a token for <user> from the local stack (as npm run token does)')
@@ -133,7 +133,7 @@ program
   .action(async (flags: { url?: string; apiKey?: string; token?: string; local?: string; admin?: boolean }) => {
     const given = [flags.apiKey, flags.token, flags.local].filter(Boolean).length;
     if (given !== 1) throw new UsageError('give exactly one of --api-key, --token or --local <user>');
-    const stored: StoredConfig = { api_url: flags.url ?? readConfig(configPath()).api_url ?? 'http://127.0.0.1:3000' };
+    const stored: StoredConfig = { api_url: flags.url ?? process.env.NIGHTSHIFT_API_URL ?? readConfig(configPath()).api_url ?? 'http://127.0.0.1:3000' };
     if (flags.apiKey) stored.api_key = flags.apiKey;
     if (flags.token) stored.token = flags.token;
     if (flags.local) {
@@ -349,6 +349,62 @@ program
     const report = await client().batchReport(batchId, flags.occurrence);
     if (flags.json) printJson(report);
     else print(batchReportText(report, out));
+  });
+
+program
+  .command('diff')
+  .argument('<id>', 'task id')
+  .option('--stat', "git's --stat instead of the patch")
+  .description("A repository task's patch (apply it with git apply)")
+  .addHelpText('after', '\nExamples:\n  $ nightshift diff <task-id> | git apply\n  $ nightshift diff <task-id> --stat')
+  .action(async (id: string, flags: { stat?: boolean }) => {
+    const text = await client().taskDiff(id, { stat: flags.stat });
+    process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  });
+
+const project = program.command('project').description('Projects: the repositories tasks start from');
+project
+  .command('set')
+  .argument('<id>', 'project id (yours to choose)')
+  .requiredOption('--repo <url>', 'a local path, file:// URL, https:// or ssh address')
+  .option('--name <name>', 'a name for people (default: the id)')
+  .option('--branch <branch>', 'the branch tasks start from (default main)')
+  .option('--push', 'push each task branch (remote repositories)')
+  .option('--pull-requests', 'open a draft pull request for each task branch')
+  .option('--json', "print the API's JSON")
+  .description('Create or update a project')
+  .addHelpText('after', '\nExamples:\n  $ nightshift project set my-app --repo ~/code/my-app\n  $ nightshift submit "Polish the README" --project my-app')
+  .action(async (id: string, flags: { repo: string; name?: string; branch?: string; push?: boolean; pullRequests?: boolean; json?: boolean }) => {
+    const saved = await client().putProject(id, {
+      name: flags.name ?? id,
+      // A relative path means one on this machine, from where the command runs.
+      repo_url: /^(\/|[a-z][a-z0-9+.-]*:\/\/|[^/@\s]+@[^:\s]+:)/i.test(flags.repo) ? flags.repo : resolve(flags.repo),
+      ...(flags.branch ? { default_branch: flags.branch } : {}),
+      push: flags.push ?? false,
+      pull_requests: flags.pullRequests ?? false,
+    });
+    if (flags.json) printJson(saved);
+    else print(`Project ${saved.id}: ${saved.repo_url} (${saved.default_branch})${saved.push ? ', push' : ''}${saved.pull_requests ? ', pull requests' : ''}`);
+  });
+project
+  .command('ls')
+  .option('--json', "print the API's JSON")
+  .description('Your projects')
+  .action(async (flags: { json?: boolean }) => {
+    const list: Array<Awaited<ReturnType<NightshiftClient['getProject']>>> = [];
+    for await (const item of client().allProjects()) list.push(item);
+    if (flags.json) printJson(list);
+    else print(list.length === 0 ? 'No projects.' : table(['ID', 'NAME', 'REPOSITORY', 'BRANCH', 'PUSH', 'PRS'], list.map((p) => [p.id, p.name, p.repo_url, p.default_branch, p.push ? 'yes' : 'no', p.pull_requests ? 'yes' : 'no'])));
+  });
+project
+  .command('rm')
+  .argument('<id>', 'project id')
+  .option('--json', "print the API's JSON")
+  .description('Delete a project (its tasks keep their branches)')
+  .action(async (id: string, flags: { json?: boolean }) => {
+    const answer = await client().deleteProject(id);
+    if (flags.json) printJson(answer);
+    else print(`Deleted project ${id}`);
   });
 
 program

@@ -123,6 +123,7 @@ export function createNightshiftClient(options: ClientOptions) {
 
   const listTasks = async (query: { status?: TaskStatus; limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/tasks', { params: { query } }));
   const listBatches = async (query: { limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/batches', { params: { query } }));
+  const listProjects = async (query: { limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/projects', { params: { query } }));
 
   return {
     /** The underlying openapi-fetch client, for routes without a helper here. */
@@ -169,5 +170,13 @@ export function createNightshiftClient(options: ClientOptions) {
     /** Admin: a time-boxed override; with `request_id`, it answers that request. */
     grantOverride: async (spaceId: string, body: Schemas['OverrideCreate']) =>
       unwrap(await api.POST('/api/v1/admin/spaces/{id}/overrides', { params: { path: { id: spaceId } }, body })),
+    /** The task's patch as text (`text/x-diff`), or with `stat` git's `--stat`. */
+    taskDiff: async (taskId: string, options: { stat?: boolean } = {}) =>
+      unwrap(await api.GET('/api/v1/tasks/{id}/diff', { params: { path: { id: taskId }, query: options.stat ? { stat: '1' } : {} }, parseAs: 'text' })),
+    putProject: async (projectId: string, body: Schemas['ProjectPut']) => unwrap(await api.PUT('/api/v1/projects/{id}', { params: { path: { id: projectId } }, body })),
+    getProject: async (projectId: string) => unwrap(await api.GET('/api/v1/projects/{id}', id(projectId))),
+    listProjects,
+    allProjects: (query: { limit?: number } = {}) => every((cursor) => listProjects({ ...query, cursor })),
+    deleteProject: async (projectId: string) => unwrap(await api.DELETE('/api/v1/projects/{id}', id(projectId))),
   };
 }

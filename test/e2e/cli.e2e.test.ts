@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contractChecker } from '../support/contract.js';
@@ -47,6 +47,13 @@ describe('the nightshift CLI against the local stack', () => {
     const bad = await nightshift(['ls', '--status', 'sleeping']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Allowed choices');
+  });
+
+  it('login --local without --url logs in at NIGHTSHIFT_API_URL (npm start on another PORT)', async () => {
+    const login = await nightshift(['login', '--local', 'cli-port'], { NIGHTSHIFT_DATA_DIR: stack.dataDir, NIGHTSHIFT_API_URL: stack.url });
+    expect(login.stderr).toBe('');
+    expect(login.stdout).toContain(`Logged in as cli-port at ${stack.url}`);
+    expect(JSON.parse(readFileSync(join(configHome, 'nightshift', 'config.json'), 'utf8'))).toMatchObject({ api_url: stack.url });
   });
 
   it('login --local stores the URL and a token in a 0600 config file; the environment takes precedence', async () => {
@@ -130,5 +137,44 @@ describe('the nightshift CLI against the local stack', () => {
     const revoked = await nightshift(['limits'], { NIGHTSHIFT_API_URL: stack.url, NIGHTSHIFT_API_KEY: created.key });
     expect(revoked.code).toBe(1);
     expect(revoked.stderr).toContain('UNAUTHORIZED');
+  });
+
+  it('project set (a relative path), submit on it, show the branch, diff the patch, project ls and rm', { timeout: 90_000 }, async () => {
+    const env = { NIGHTSHIFT_API_URL: stack.url, NIGHTSHIFT_TOKEN: await stack.token('cli-dana') };
+    const repo = mkdtempSync(join(tmpdir(), 'nightshift-cli-repo-'));
+    const git = (...args: string[]) => run('git', ['-C', repo, '-c', 'user.name=Dana', '-c', 'user.email=dana@example.com', ...args]);
+    await git('init', '-q', '-b', 'main');
+    writeFileSync(join(repo, 'README.md'), '# demo\n');
+    await git('add', '-A');
+    await git('commit', '-qm', 'init');
+
+    const set = await nightshift(['project', 'set', 'cli-demo', '--repo', relative(process.cwd(), repo)], env);
+    expect(set.stderr).toBe('');
+    expect(set.stdout).toBe(`Project cli-demo: ${repo} (main)\n`);
+    const submitted = await nightshift(['submit', 'Write the notes', '-d', 'edit README.md', '--project', 'cli-demo'], env);
+    const id = /Queued (\S+)/.exec(submitted.stdout)?.[1] as string;
+    let shown = '';
+    for (let i = 0; i < 120 && !/completed/.test(shown); i++) {
+      shown = (await nightshift(['show', id], env)).stdout;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+    expect(shown).toMatch(new RegExp(`repository branch nightshift/${id} \\(\\d+ files?, \\+\\d+ -\\d+\\)`));
+    expect(shown).toContain(`patch: nightshift diff ${id}`);
+
+    const stat = await nightshift(['diff', id, '--stat'], env);
+    expect(stat.code).toBe(0);
+    expect(stat.stdout).toMatch(/README\.md \| \d+ \+/);
+    const patch = await nightshift(['diff', id], env);
+    expect(patch.stdout).toMatch(/^diff --git a\/\S+ b\/\S+/);
+    const { stdout: log } = await run('git', ['-C', repo, 'log', '--format=%an %s', `nightshift/${id}`, '-1']);
+    expect(log.trim()).toBe('Nightshift agent Write the notes');
+
+    expect((await nightshift(['project', 'ls'], env)).stdout).toMatch(/cli-demo\s+cli-demo\s+\S+\s+main\s+no\s+no/);
+    expect(JSON.parse((await nightshift(['project', 'ls', '--json'], env)).stdout)).toEqual([expect.objectContaining({ id: 'cli-demo', repo_url: repo })]);
+    expect((await nightshift(['project', 'rm', 'cli-demo'], env)).stdout).toBe('Deleted project cli-demo\n');
+    expect((await nightshift(['project', 'ls'], env)).stdout).toBe('No projects.\n');
+    const missing = await nightshift(['diff', 'no-such-task'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('TASK_NOT_FOUND');
   });
 });

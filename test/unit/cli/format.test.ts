@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchProgressLine, batchReportText, deadlineAnswer, formatDuration, queueStatusText, styleFor, table, taskTable } from '../../../cli/format.js';
+import { batchProgressLine, batchReportText, deadlineAnswer, formatDuration, queueStatusText, repositoryLines, styleFor, table, taskTable } from '../../../cli/format.js';
 import { taskResponseSchema } from '../../../src/tasks/responses.js';
 import type { Schemas, Task } from '../../../src/client/client.js';
 
@@ -122,6 +122,21 @@ describe('the morning report', () => {
       '    Timeout',
       'Totals: 1/2 completed, 0 failed, 1 timed out, 0 cancelled, 0 unfinished; 0.7 agent-hours, 1 credits, 1 files changed, 01:00–01:42 UTC',
     ]);
+  });
+
+  it('gives a repository task its branch and stat, its pull request or push error, and how to get the patch', () => {
+    const repository = { branch: 'nightshift/t3', base_commit: 'a', head_commit: 'b', diff_stat: { files: 2, insertions: 8, deletions: 1 }, pull_request_url: 'https://github.example/o/r/pull/7', push_error: null, diff_url: '/api/v1/tasks/t3/diff', fetch_command: 'git fetch https://example/r.git nightshift/t3' };
+    const pushed = { ...report, tasks: [{ ...report.tasks[0]!, task_id: 't3', repository }] };
+    expect(batchReportText(pushed, plain).split('\n').slice(3, 7)).toEqual([
+      '    files: a.ts',
+      '    branch nightshift/t3 (2 files, +8 -1)',
+      '    pull request https://github.example/o/r/pull/7',
+      '    patch: nightshift diff t3  or  git fetch https://example/r.git nightshift/t3',
+    ]);
+    const rejected = { ...repository, pull_request_url: null, push_error: 'remote: permission denied', fetch_command: null };
+    expect(repositoryLines('t3', rejected)).toEqual(['branch nightshift/t3 (2 files, +8 -1)', 'push failed: remote: permission denied', 'patch: nightshift diff t3']);
+    expect(repositoryLines('t3', { ...rejected, push_error: null, diff_stat: { files: 0, insertions: 0, deletions: 0 } })).toEqual(['branch nightshift/t3 (no changes)']);
+    expect(repositoryLines('t4', { ...rejected, branch: null })).toEqual([]);
   });
 
   it('colours only when asked', () => {

@@ -58,6 +58,17 @@ export function ReportPage({ id, occurrence }: { id: string; occurrence?: string
                   {task.repository.diff_stat ? ` · ${task.repository.diff_stat.files} files, +${task.repository.diff_stat.insertions} −${task.repository.diff_stat.deletions}` : ''}
                 </p>
               )}
+              {task.repository?.pull_request_url && (
+                <p class="meta">
+                  Pull request <a href={task.repository.pull_request_url}>{task.repository.pull_request_url}</a>
+                </p>
+              )}
+              {task.repository?.push_error && <p class="failure">Push failed: {task.repository.push_error}</p>}
+              {task.repository?.fetch_command && (
+                <p class="meta">
+                  Get it: <code>{task.repository.fetch_command}</code>
+                </p>
+              )}
             </li>
           ))}
         </ol>
