@@ -55,7 +55,7 @@ export function ReportPage({ id, occurrence }: { id: string; occurrence?: string
               {task.repository?.branch && (
                 <p class="meta">
                   Branch <code>{task.repository.branch}</code>
-                  {task.repository.diff_stat ? ` · ${task.repository.diff_stat.files} files, +${task.repository.diff_stat.insertions} −${task.repository.diff_stat.deletions}` : ''}
+                  {task.repository.diff_stat ? ` · ${task.repository.diff_stat.files} file${task.repository.diff_stat.files === 1 ? '' : 's'}, +${task.repository.diff_stat.insertions} −${task.repository.diff_stat.deletions}` : ''}
                 </p>
               )}
               {task.repository?.pull_request_url && (

@@ -85,7 +85,7 @@ export function TaskPage({ id }: { id: string }) {
               <>
                 <dt>Diff</dt>
                 <dd>
-                  {t.diff_stat.files} files, +{t.diff_stat.insertions} −{t.diff_stat.deletions}
+                  {t.diff_stat.files} file{t.diff_stat.files === 1 ? '' : 's'}, +{t.diff_stat.insertions} −{t.diff_stat.deletions}
                 </dd>
               </>
             )}
