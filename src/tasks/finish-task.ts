@@ -188,10 +188,28 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
   if (!fromSandbox && (!task.callback_token_hash || task.callback_token_hash !== hash)) {
     throw new DomainError('UNAUTHORIZED', 'The callback token is not valid for this task');
   }
-  const report = fromSandbox ? result : agentsOwn(result);
+  const report = fromSandbox ? await withPullRequest(task, result) : agentsOwn(result);
   const transition = await applyReport(task, report, fromSandbox, now);
   if (!transition || transition.after.status !== transition.before.status) return;
   if (transition.after.agent_report && !transition.before.agent_report) await collectThroughProvider(transition.after, now);
+}
+
+/**
+ * A wrapper's report of a repository task from a sandbox that pushed for itself (ECS): the
+ * provider opens the draft pull request from here, so the GitHub token never enters the sandbox.
+ * A report for a task that already ended opens nothing.
+ */
+async function withPullRequest(task: Task, result: TaskResult): Promise<TaskResult> {
+  if (!result.repository || !task.repository || (task.status !== 'claimed' && task.status !== 'running')) return result;
+  const provider = currentSandboxProvider();
+  if (!provider.finishReportedRepository) return result;
+  try {
+    const opened = await provider.finishReportedRepository({ task: sandboxTaskOf(task), repository: result.repository });
+    return { ...result, repository: { ...result.repository, ...opened } };
+  } catch (error) {
+    logger.error('could not open the pull request', { task_id: task.id, user_id: task.user_id, error });
+    return { ...result, repository: { ...result.repository, push_error: `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}` } };
+  }
 }
 
 /** An agent's report as the agent's: a claimed source or git result is dropped, never trusted. */
