@@ -16,6 +16,7 @@ import { addCredits, attemptRecord, DEFAULT_RETRY_BACKOFF_SECONDS, hasAttemptsLe
 import { wakeForQueuedTasks } from '../scheduling/wake.js';
 import { taskEnded } from './task-ended.js';
 import { notifyTaskFinished } from '../notifications/emit.js';
+import { saveWorkBeforeDelete } from './save-work.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -96,11 +97,13 @@ async function afterAttempt(transition: { before: Task; after: Task }): Promise<
  * sandbox, but its spawner may have started one and crashed before writing `running`: that
  * attempt's sandbox is looked up by task and attempt, so no agent is left running unseen.
  */
-export async function terminateSandbox(task: Task): Promise<void> {
+export async function terminateSandbox(task: Task, now = new Date()): Promise<void> {
   // A pending task has no sandbox: processes without a provider (the orchestrator) never need one.
   if (!task.sandbox_id && task.status !== 'claimed') return;
   try {
     const provider = currentSandboxProvider();
+    // A sandbox that alone holds a repository task's checkout (Daytona) is saved from first.
+    if (task.sandbox_id && (await saveWorkBeforeDelete(provider, task, now))) return;
     if (task.sandbox_id) await provider.terminate(task.sandbox_id);
     else await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
   } catch (error) {
@@ -131,7 +134,7 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
   await afterAttempt(transition);
-  await terminateSandbox(transition.before);
+  await terminateSandbox(transition.before, now);
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
   await notifyTaskFinished(transition.after, now);
 }
@@ -312,7 +315,7 @@ export async function failActiveTask(
   );
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
-  await terminateSandbox(transition.before);
+  await terminateSandbox(transition.before, now);
   await afterAttempt(transition);
   await wakeOrchestrator('slot-freed');
   await notifyTaskFinished(transition.after, now);
