@@ -37,7 +37,7 @@ export async function saveWorkBeforeDelete(provider: SandboxProvider, task: Task
       note:
         git.diff_stat.files === 0
           ? 'The agent had changed nothing.'
-          : `The agent's work up to then is saved: ${git.diff_stat.files} file(s) changed, the patch at GET /api/v1/tasks/${task.id}/diff${pushed ? `, the branch ${git.branch} pushed` : ''}.`,
+          : `The agent's work up to then is saved: ${git.diff_stat.files} file(s) changed, committed on ${git.branch}${pushed ? ' (pushed)' : ''}.`,
     };
     logger.info("saved the agent's work before deleting its sandbox", { task_id: task.id, user_id: task.user_id, files: git.diff_stat.files });
   } catch (error) {
