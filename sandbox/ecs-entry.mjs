@@ -65,7 +65,7 @@ function run(args, cwd, options) {
   }
 }
 
-/** git with the git token, as this process: only in the private clone (never in the agent's checkout). */
+/** git with the git token, as this process: in the private clone, and in the checkout only before the agent has it. */
 function git(args, cwd) {
   return run(args, cwd, { env: { ...agentEnv(), HOME: env.HOME || tmpdir(), NS_GIT_USER: secrets.gitUser, NS_GIT_TOKEN: secrets.gitToken, GIT_TERMINAL_PROMPT: '0' } });
 }
