@@ -96,19 +96,22 @@ export class NightshiftStack extends Stack {
     // Sandbox provider: what api (cancel), spawner (start) and sweeper (timeout) need to reach it.
     let sandboxEnvironment: Record<string, string>;
     let daytonaSecret: secretsmanager.ISecret | undefined;
+    // ECS: the git token the container pushes with also opens the pull requests, from the API (on the entry script's report).
+    let gitSecret: secretsmanager.ISecret | undefined;
     if (config.sandboxProvider === 'ecs') {
       const agentImage = new CfnParameter(this, 'AgentImage', {
         type: 'String',
         default: DEFAULT_AGENT_IMAGE,
         description: 'Container image of the ECS sandbox (the agent CLI that runs one task and calls back).',
       });
+      gitSecret = config.gitSecretName ? secretsmanager.Secret.fromSecretNameV2(this, 'GitToken', config.gitSecretName) : undefined;
       this.sandbox = new EcsSandbox(this, 'Sandbox', {
         image: agentImage.valueAsString,
         cpu: config.sandboxCpu,
         memoryMiB: config.sandboxMemoryMiB,
         artifactsBucket: storage.artifactsBucket,
         agentCommand: config.sandboxCommand,
-        gitSecret: config.gitSecretName ? secretsmanager.Secret.fromSecretNameV2(this, 'GitToken', config.gitSecretName) : undefined,
+        gitSecret,
       });
       sandboxEnvironment = this.sandbox.environment();
     } else {
@@ -161,9 +164,11 @@ export class NightshiftStack extends Stack {
         SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
         BATCH_TRIGGER_ARN: batchTrigger.function.functionArn,
         [ENV.artifactsBucket]: storage.artifactsBucket.bucketName,
+        ...(gitSecret ? { GITHUB_TOKEN_SECRET_ARN: gitSecret.secretArn } : {}),
       },
     });
     api.node.addDependency(scheduleGroup);
+    gitSecret?.grantRead(api.function);
 
     const orchestrator = new NightshiftFunction(this, 'Orchestrator', {
       entry: 'functions/orchestrator/handler.ts',

@@ -84,8 +84,9 @@ export class EcsSandbox extends Construct {
     this.logGroup = new logs.LogGroup(this, 'SandboxLogs', { retention: logs.RetentionDays.ONE_MONTH });
 
     // The sandbox's own role: the agent reports through the callback URL with its per-task token;
-    // the entry script may only put objects under tasks/ of the artifact bucket. The git token is
-    // read by the execution role (to inject it), never by this role, whose credentials the agent shares.
+    // the entry script may only put objects under tasks/ of the artifact bucket (the agent is not
+    // given the role's credentials). The git token is read by the execution role (to inject it
+    // into the entry script), never by this role.
     const taskRole = new iam.Role(this, 'SandboxTaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Nightshift sandbox task role (put patches under tasks/ only)',
@@ -114,6 +115,9 @@ export class EcsSandbox extends Construct {
       containerName: SANDBOX_CONTAINER_NAME,
       image: ecs.ContainerImage.fromRegistry(props.image),
       command: ecsEntryCommand(),
+      // The entry script starts as root, whatever the image's USER, so it can run the agent as an
+      // unprivileged user (NIGHTSHIFT_AGENT_UID, default 10001) that cannot read its environment.
+      user: '0',
       secrets: props.gitSecret ? { NIGHTSHIFT_GIT_TOKEN: ecs.Secret.fromSecretsManager(props.gitSecret) } : {},
       essential: true,
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: SANDBOX_LOG_STREAM_PREFIX }),

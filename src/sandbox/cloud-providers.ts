@@ -5,6 +5,7 @@ import type { ArtifactStore } from '../platform/artifact-store.js';
 import { getConfig } from '../platform/config.js';
 import { DaytonaSandboxProvider } from './daytona-provider.js';
 import { EcsSandboxProvider } from './ecs-provider.js';
+import type { GitHubOptions } from './github-pull-requests.js';
 import type { SandboxProvider } from './provider.js';
 import { PROVIDER_START_TIMEOUT_SECONDS } from '../scheduling/spawn-timings.js';
 
@@ -30,6 +31,8 @@ export const cloudSandboxEnvSchema = z.object({
   DAYTONA_GIT_TOKEN: z.string().default(''),
   GITHUB_API_URL: z.url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().default(''),
+  /** In AWS (ECS): the git secret, whose token also opens the pull requests (read by the API on first use). */
+  GITHUB_TOKEN_SECRET_ARN: z.string().default(''),
   ECS_CLUSTER_ARN: z.string().default(''),
   ECS_TASK_DEFINITION_ARN: z.string().default(''),
   ECS_CONTAINER_NAME: z.string().default('agent'),
@@ -100,7 +103,31 @@ export function buildCloudProvider(name: 'daytona' | 'ecs', c: CloudSandboxEnv, 
     assignPublicIp: c.ECS_ASSIGN_PUBLIC_IP === 'ENABLED',
     command: c.SANDBOX_COMMAND,
     artifactsBucket: getConfig().artifactsBucket || undefined,
+    github: githubOptions(c),
   });
+}
+
+/** GITHUB_TOKEN, or the token in the secret GITHUB_TOKEN_SECRET_ARN names (read once, on first use). */
+function githubOptions(c: CloudSandboxEnv): (() => Promise<GitHubOptions | undefined>) | undefined {
+  if (c.GITHUB_TOKEN) {
+    const options = { apiUrl: c.GITHUB_API_URL, token: c.GITHUB_TOKEN };
+    return () => Promise.resolve(options);
+  }
+  if (!c.GITHUB_TOKEN_SECRET_ARN) return undefined;
+  let read: Promise<GitHubOptions> | undefined;
+  return () =>
+    (read ??= readSecretString(c.GITHUB_TOKEN_SECRET_ARN)
+      .then((token) => ({ apiUrl: c.GITHUB_API_URL, token: token.trim() }))
+      .catch((error: unknown) => {
+        read = undefined;
+        throw error;
+      }));
+}
+
+async function readSecretString(secretId: string): Promise<string> {
+  const result = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
+  if (!result.SecretString) throw new ConfigurationError(`Secret ${secretId} is empty`);
+  return result.SecretString;
 }
 
 interface DaytonaSecret {
@@ -114,8 +141,7 @@ interface DaytonaSecret {
  * the bare key or JSON such as {"apiKey": "...", "gitUsername": "...", "gitToken": "..."}.
  */
 async function readSecret(secretId: string): Promise<DaytonaSecret> {
-  const result = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
-  const value = result.SecretString ?? '';
+  const value = await readSecretString(secretId);
   try {
     const parsed = JSON.parse(value) as Record<string, unknown>;
     const key = parsed.apiKey ?? parsed.api_key ?? parsed.DAYTONA_API_KEY;
@@ -124,7 +150,6 @@ async function readSecret(secretId: string): Promise<DaytonaSecret> {
   } catch {
     // not JSON: the bare key
   }
-  if (!value) throw new ConfigurationError(`Secret ${secretId} is empty`);
   return { apiKey: value };
 }
 

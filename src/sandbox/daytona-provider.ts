@@ -88,6 +88,9 @@ const DEAD_STATES = new Set(['destroyed', 'destroying', 'error', 'build_failed']
 /** States in which the agent no longer runs (auto-stop, archive). */
 const STOPPED_STATES = new Set(['stopped', 'stopping', 'archived', 'archiving']);
 
+/** How long saving a stopped sandbox's checkout waits for it to start again. */
+const COLLECT_START_TIMEOUT_MS = 30_000;
+
 /** A Daytona answer other than 2xx. */
 export class DaytonaApiError extends Error {
   constructor(
@@ -218,8 +221,8 @@ export class DaytonaSandboxProvider implements SandboxProvider {
     return (await response.json()) as DaytonaSandbox;
   }
 
-  private async waitUntilStarted(sandbox: DaytonaSandbox): Promise<DaytonaSandbox> {
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 120_000);
+  private async waitUntilStarted(sandbox: DaytonaSandbox, timeoutMs = this.options.startTimeoutMs ?? 120_000): Promise<DaytonaSandbox> {
+    const deadline = Date.now() + timeoutMs;
     let current = sandbox;
     for (;;) {
       if (current.state === undefined || current.state === 'started') return current;
@@ -299,16 +302,30 @@ export class DaytonaSandboxProvider implements SandboxProvider {
    */
   async collectRepository({ sandboxId, task }: { sandboxId: string; task: SandboxTask }): Promise<SandboxReport> {
     const repository = task.repository;
-    const sandbox = await this.getSandbox(sandboxId);
-    const workDir = sandbox?.labels?.[DAYTONA_LABELS.workDir];
-    const baseCommit = sandbox?.labels?.[DAYTONA_LABELS.baseCommit];
-    if (!repository || !sandbox || !workDir || !baseCommit) throw new Error(`Daytona sandbox ${sandboxId} has no checkout of the task's repository`);
+    const found = await this.getSandbox(sandboxId);
+    if (!found) throw new Error(`Daytona sandbox ${sandboxId} no longer exists`);
+    if (DEAD_STATES.has(found.state ?? '')) throw new Error(`Daytona sandbox ${sandboxId} is ${found.state}`);
+    // A stopped sandbox (auto-stop) keeps its files: started again, it answers for them.
+    const sandbox = STOPPED_STATES.has(found.state ?? '') ? await this.restartToCollect(found) : found;
+    const workDir = sandbox.labels?.[DAYTONA_LABELS.workDir];
+    const baseCommit = sandbox.labels?.[DAYTONA_LABELS.baseCommit];
+    if (!repository || !workDir || !baseCommit) throw new Error(`Daytona sandbox ${sandboxId} has no checkout of the task's repository`);
     const lines: string[] = [];
     const result = await this.gitOf(sandbox).collect(repository, workDir, baseCommit, task.title);
     const report = await finishRepositoryResult(this.options, { taskId: task.id, title: task.title, repository, result, log: (line) => void lines.push(line) });
     await this.keepLog(sandbox, task, lines);
     await this.terminate(sandboxId).catch((error: unknown) => logger.warn('Could not delete the Daytona sandbox', { sandboxId, error }));
     return { status: 'completed', summary: '', repository: report };
+  }
+
+  /** Starts a stopped sandbox again to save its checkout, waiting at most COLLECT_START_TIMEOUT_MS (the sweeper's share of its minute). */
+  private async restartToCollect(sandbox: DaytonaSandbox): Promise<DaytonaSandbox> {
+    const waitMs = Math.min(this.options.startTimeoutMs ?? COLLECT_START_TIMEOUT_MS, COLLECT_START_TIMEOUT_MS);
+    try {
+      return await this.waitUntilStarted(sandbox, waitMs);
+    } catch (error) {
+      throw new Error(`Daytona sandbox ${sandbox.id} is ${sandbox.state} and could not be started again: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
   }
 
   /** The agent's full output, kept in the artifact store before its sandbox goes. */

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand, type KeyValuePair } from '@aws-sdk/client-ecs';
-import { SandboxSpawnError, type LostSandbox, type Sandbox, type SandboxProvider, type SpawnRequest } from './provider.js';
+import type { GitHubOptions } from './github-pull-requests.js';
+import { SandboxSpawnError, type LostSandbox, type ReportedRepository, type Sandbox, type SandboxProvider, type SandboxTask, type SpawnRequest } from './provider.js';
+import { pullRequestFor } from './repository-result.js';
 
 export interface EcsSandboxProviderOptions {
   /** Cluster name or ARN. */
@@ -21,6 +23,12 @@ export interface EcsSandboxProviderOptions {
   client?: ECSClient;
   /** Where the entry script uploads a repository task's patch and stat (NIGHTSHIFT_ARTIFACTS_BUCKET). */
   artifactsBucket?: string;
+  /**
+   * GitHub's API and Nightshift's token, for projects with `pull_requests`: the container pushes,
+   * Nightshift opens the pull request when the entry script reports (the token never enters the
+   * sandbox). Read on first use (in AWS from Secrets Manager); undefined when none is configured.
+   */
+  github?: () => Promise<GitHubOptions | undefined>;
 }
 
 /** DescribeTasks takes at most this many task ARNs. */
@@ -143,6 +151,18 @@ export class EcsSandboxProvider implements SandboxProvider {
       }
     }
     return lost;
+  }
+
+  /** The entry script pushed the branch; the draft pull request is opened here, with the same code as the other providers. */
+  async finishReportedRepository({ task, repository }: { task: SandboxTask; repository: ReportedRepository }): Promise<{ pull_request_url?: string; push_error?: string | null }> {
+    if (!task.repository || repository.pull_request_url) return {};
+    let github: GitHubOptions | undefined;
+    try {
+      github = await this.options.github?.();
+    } catch (error) {
+      return { push_error: `Could not open the pull request: the GitHub token could not be read (${errorMessage(error)})` };
+    }
+    return pullRequestFor(github, { taskId: task.id, title: task.title, repository: task.repository, result: repository, log: () => undefined });
   }
 
   /** Fargate output goes to the task definition's log driver, not through this provider. */

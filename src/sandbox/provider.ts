@@ -58,6 +58,13 @@ export interface SandboxProvider {
    * pushes and opens the pull request; the answer ends the task as the sandbox's own report.
    */
   collectRepository?(request: { sandboxId: string; task: SandboxTask }): Promise<SandboxReport>;
+  /**
+   * For providers whose sandbox commits and pushes for itself but holds no GitHub token (ECS):
+   * given git's result from the wrapper's report of a repository task, opens the draft pull
+   * request from Nightshift's side (reusing an open one for the branch) and answers the fields to
+   * record: its URL, or why it could not be opened (`push_error`). Never throws for GitHub's answer.
+   */
+  finishReportedRepository?(request: { task: SandboxTask; repository: ReportedRepository }): Promise<{ pull_request_url?: string; push_error?: string | null }>;
   /** Tail of the sandbox's output, or null when the provider cannot give it. */
   logs?(sandboxId: string, maxBytes?: number): Promise<string | null>;
   /**
@@ -66,6 +73,14 @@ export interface SandboxProvider {
    * outlive the caller and are left alone.
    */
   terminateAll?(): Promise<void>;
+}
+
+/** Git's result as a sandbox's wrapper reported it (the part a pull request needs). */
+export interface ReportedRepository {
+  base_commit: string;
+  head_commit: string;
+  push_error?: string | null;
+  pull_request_url?: string | null;
 }
 
 /** A sandbox found gone, and when it was last known to be alive if the provider knows. */

@@ -48,12 +48,19 @@ export async function finishRepositoryResult(options: RepositoryResultOptions, f
   return { ...repository, ...(await pullRequestFor(options.github, finished)) };
 }
 
-/** A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure is recorded, not fatal. */
-async function pullRequestFor(github: GitHubOptions | undefined, finished: FinishedRepositoryTask): Promise<{ pull_request_url?: string; push_error?: string | null }> {
+/**
+ * A draft pull request for a pushed branch of a remote project with `pull_requests`; its failure
+ * is recorded, not fatal. Also called on its own for a sandbox that pushed for itself (ECS), with
+ * git's result as its wrapper reported it.
+ */
+export async function pullRequestFor(
+  github: GitHubOptions | undefined,
+  finished: Omit<FinishedRepositoryTask, 'result'> & { result: Pick<RepositoryResult, 'head_commit' | 'base_commit'> & { push_error?: string | null } },
+): Promise<{ pull_request_url?: string; push_error?: string | null }> {
   const { repository: repo, result } = finished;
   // Only a branch that was pushed can be the head of a pull request.
   if (!repo.pullRequest || !repo.push || repoLocation(repo.url) !== 'remote' || result.push_error || result.head_commit === result.base_commit) return {};
-  if (!github) return { push_error: 'pull_requests is on, but no GITHUB_TOKEN is configured for the sandbox provider' };
+  if (!github) return { push_error: 'pull_requests is on, but no GitHub token is configured for the sandbox provider (GITHUB_TOKEN, or in AWS the git secret)' };
   try {
     const url = await openDraftPullRequest(github, {
       repoUrl: repo.url,

@@ -16,6 +16,7 @@ import { addCredits, attemptRecord, DEFAULT_RETRY_BACKOFF_SECONDS, hasAttemptsLe
 import { wakeForQueuedTasks } from '../scheduling/wake.js';
 import { taskEnded } from './task-ended.js';
 import { notifyTaskFinished } from '../notifications/emit.js';
+import { saveWorkBeforeDelete } from './save-work.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
 const elapsedSeconds = (task: Task, now: Date, from: string | null = task.started_at): number => {
@@ -96,11 +97,13 @@ async function afterAttempt(transition: { before: Task; after: Task }): Promise<
  * sandbox, but its spawner may have started one and crashed before writing `running`: that
  * attempt's sandbox is looked up by task and attempt, so no agent is left running unseen.
  */
-export async function terminateSandbox(task: Task): Promise<void> {
+export async function terminateSandbox(task: Task, now = new Date()): Promise<void> {
   // A pending task has no sandbox: processes without a provider (the orchestrator) never need one.
   if (!task.sandbox_id && task.status !== 'claimed') return;
   try {
     const provider = currentSandboxProvider();
+    // A sandbox that alone holds a repository task's checkout (Daytona) is saved from first.
+    if (task.sandbox_id && (await saveWorkBeforeDelete(provider, task, now))) return;
     if (task.sandbox_id) await provider.terminate(task.sandbox_id);
     else await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
   } catch (error) {
@@ -131,7 +134,7 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
   await afterAttempt(transition);
-  await terminateSandbox(transition.before);
+  await terminateSandbox(transition.before, now);
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
   await notifyTaskFinished(transition.after, now);
 }
@@ -188,10 +191,28 @@ export async function completeTask(taskId: string, token: string, result: TaskRe
   if (!fromSandbox && (!task.callback_token_hash || task.callback_token_hash !== hash)) {
     throw new DomainError('UNAUTHORIZED', 'The callback token is not valid for this task');
   }
-  const report = fromSandbox ? result : agentsOwn(result);
+  const report = fromSandbox ? await withPullRequest(task, result) : agentsOwn(result);
   const transition = await applyReport(task, report, fromSandbox, now);
   if (!transition || transition.after.status !== transition.before.status) return;
   if (transition.after.agent_report && !transition.before.agent_report) await collectThroughProvider(transition.after, now);
+}
+
+/**
+ * A wrapper's report of a repository task from a sandbox that pushed for itself (ECS): the
+ * provider opens the draft pull request from here, so the GitHub token never enters the sandbox.
+ * A report for a task that already ended opens nothing.
+ */
+async function withPullRequest(task: Task, result: TaskResult): Promise<TaskResult> {
+  if (!result.repository || !task.repository || (task.status !== 'claimed' && task.status !== 'running')) return result;
+  const provider = currentSandboxProvider();
+  if (!provider.finishReportedRepository) return result;
+  try {
+    const opened = await provider.finishReportedRepository({ task: sandboxTaskOf(task), repository: result.repository });
+    return { ...result, repository: { ...result.repository, ...opened } };
+  } catch (error) {
+    logger.error('could not open the pull request', { task_id: task.id, user_id: task.user_id, error });
+    return { ...result, repository: { ...result.repository, push_error: `Could not open the pull request: ${error instanceof Error ? error.message : String(error)}` } };
+  }
 }
 
 /** An agent's report as the agent's: a claimed source or git result is dropped, never trusted. */
@@ -294,7 +315,7 @@ export async function failActiveTask(
   );
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
-  await terminateSandbox(transition.before);
+  await terminateSandbox(transition.before, now);
   await afterAttempt(transition);
   await wakeOrchestrator('slot-freed');
   await notifyTaskFinished(transition.after, now);

@@ -29,7 +29,11 @@ describe('the ECS sandbox task definition', () => {
     expect(container?.Environment).toBeUndefined();
   });
 
-  it('lets the task role only put objects under tasks/ of the artifact bucket, and only the execution role read the git secret', () => {
+  it('starts the entry script as root, so it can run the agent as an unprivileged user', () => {
+    expect(container?.User).toBe('0');
+  });
+
+  it('lets the task role only put objects under tasks/ of the artifact bucket; the git secret is read by the execution role (for the container) and the API (pull requests) only', () => {
     const taskRole = synth.logicalId(taskDefinition.taskRole);
     const executionRole = synth.logicalId(taskDefinition.obtainExecutionRole());
     const taskStatements = statementsOfRole(synth.template, taskRole);
@@ -40,6 +44,8 @@ describe('the ECS sandbox task definition', () => {
     const secretReaders = Object.values(synth.template.findResources('AWS::IAM::Policy') as Resources).filter((policy) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue') && JSON.stringify(policy.Properties.PolicyDocument).includes('nightshift/git'),
     );
-    expect(secretReaders.map((policy) => JSON.stringify(policy.Properties.Roles))).toEqual([JSON.stringify([{ Ref: executionRole }])]);
+    const apiRole = synth.logicalId(synth.stack.functions.api.function.role!);
+    expect(secretReaders.map((policy) => JSON.stringify(policy.Properties.Roles)).sort()).toEqual([JSON.stringify([{ Ref: apiRole }]), JSON.stringify([{ Ref: executionRole }])].sort());
+    expect(JSON.stringify(synth.template.toJSON())).toContain('GITHUB_TOKEN_SECRET_ARN');
   });
 });

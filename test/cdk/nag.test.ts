@@ -15,6 +15,7 @@ describe('cdk-nag AwsSolutions', () => {
   it.each<[string, NightshiftStackProps]>([
     ['defaults (Lambda authorizer, ECS sandboxes)', {}],
     ['JWT authorizer, Daytona sandboxes', { authMode: 'jwt', sandboxProvider: 'daytona' }],
+    ['ECS sandboxes with a git secret (read by the API for pull requests)', { gitSecretName: 'nightshift/git' }],
   ])('reports no unacknowledged finding: %s', { timeout: 180_000 }, (_name, props) => {
     const { errors, warnings } = findings(props);
     expect(errors).toEqual([]);

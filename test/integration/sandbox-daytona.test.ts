@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,9 @@ import { spawnClaimedTask } from '../../src/scheduling/spawn.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { DaytonaSandboxProvider } from '../../src/sandbox/daytona-provider.js';
 import { taskCreateSchema, taskResultSchema } from '../../src/tasks/schemas.js';
-import { completeTask } from '../../src/tasks/finish-task.js';
+import { cancelTask, completeTask } from '../../src/tasks/finish-task.js';
+import { failLostSandboxes } from '../../src/scheduling/sandbox-liveness.js';
+import { getTaskPatch } from '../../src/tasks/task-diff.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { putProject } from '../../src/projects/projects.js';
@@ -214,5 +216,78 @@ describe('repository tasks in Daytona', () => {
       else process.env.GIT_CONFIG_GLOBAL = saved;
       await github.stop();
     }
+  });
+});
+
+describe('repository tasks in Daytona that end without a result', () => {
+  // An agent that writes half its work, then works on (the test ends its task meanwhile).
+  const HALF_DONE = 'echo "half done" >> NOTES.md && sleep 10';
+
+  /** The fake sandbox of the task, once the agent wrote to its checkout. */
+  const sandboxAtWork = (taskId: string) =>
+    eventually(async () => {
+      const sandbox = [...daytona.sandboxes.values()].find((candidate) => candidate.labels['nightshift.task-id'] === taskId);
+      return sandbox?.root && existsSync(join(sandbox.root, 'nightshift-work', 'NOTES.md')) ? sandbox : undefined;
+    }, 30_000, 'the agent to write');
+  const sandboxesOf = (taskId: string) => [...daytona.sandboxes.values()].filter((sandbox) => sandbox.labels['nightshift.task-id'] === taskId);
+  // The sweeper looks at sandboxes that ran past the grace period: it sweeps "a minute later".
+  const aMinuteLater = () => new Date(Date.now() + 60_000);
+
+  it("saves a cancelled task's work (committed, pushed to its branch, the patch kept) before deleting its sandbox", async () => {
+    useDaytona(HALF_DONE);
+    const owner = user();
+    const task = await queueOnProject(owner, origin, 'Half a feature');
+    await sandboxAtWork(task.id);
+
+    await cancelTask(owner, task.id);
+
+    const branch = `nightshift/${task.id}`;
+    const done = await getTask(task.id);
+    expect(done).toMatchObject({
+      status: 'cancelled',
+      branch,
+      base_commit: git(origin, 'rev-parse', 'main').trim(),
+      head_commit: git(origin, 'rev-parse', branch).trim(),
+      diff_stat: { files: 1, insertions: 1, deletions: 0 },
+      files_changed: ['NOTES.md'],
+      pull_request_url: null,
+    });
+    expect(done?.failure_reason).toMatch(/^Cancelled by user\. The agent's work up to then is saved: 1 file\(s\) changed/);
+    expect(git(origin, 'log', '-1', '--format=%an|%s', branch).trim()).toBe('Nightshift agent|Half a feature');
+    expect(await getTaskPatch(owner, task.id, { stat: false })).toContain('+half done');
+    expect(sandboxesOf(task.id)).toEqual([]);
+  });
+
+  it('saves the work of a lost sandbox that was stopped, starting it again, before deleting it', async () => {
+    useDaytona(HALF_DONE);
+    const owner = user();
+    const task = await queueOnProject(owner, origin, 'Until auto-stop');
+    const sandbox = await sandboxAtWork(task.id);
+    sandbox.state = 'stopped';
+
+    const swept = await failLostSandboxes(aMinuteLater());
+
+    expect(swept.lost).toEqual([task.id]);
+    const done = await getTask(task.id);
+    expect(done).toMatchObject({ status: 'failed', diff_stat: { files: 1, insertions: 1, deletions: 0 }, head_commit: git(origin, 'rev-parse', `nightshift/${task.id}`).trim() });
+    expect(done?.failure_reason).toMatch(/^sandbox lost\. The agent's work up to then is saved/);
+    expect(await getTaskPatch(owner, task.id, { stat: false })).toContain('+half done');
+    expect(sandboxesOf(task.id)).toEqual([]);
+  });
+
+  it('says the work could not be saved when the lost sandbox no longer answers', async () => {
+    useDaytona(HALF_DONE);
+    const owner = user();
+    const task = await queueOnProject(owner, origin, 'Vanished');
+    const sandbox = await sandboxAtWork(task.id);
+    daytona.sandboxes.delete(sandbox.id);
+
+    await failLostSandboxes(aMinuteLater());
+
+    const done = await getTask(task.id);
+    expect(done).toMatchObject({ status: 'failed', head_commit: null, diff_stat: null });
+    expect(done?.failure_reason).toMatch(/^sandbox lost\. The agent's work could not be saved: .*no longer exists/);
+    expect(() => git(origin, 'rev-parse', '--verify', '--quiet', `nightshift/${task.id}`)).toThrow();
+    await expect(getTaskPatch(owner, task.id, { stat: false })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -29,6 +29,11 @@ let root: string;
 let origin: string;
 let bin: string;
 let uploads: string;
+/** Where the agent writes what it saw (the agent runs as another user, so only here). */
+let out: string;
+// The unprivileged user the agent runs as (the entry script runs as root here, as in the task definition).
+const AGENT_UID = 20000 + Math.floor(Math.random() * 20000);
+const runsAsRoot = process.getuid?.() === 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -52,6 +57,10 @@ afterAll(async () => {
 beforeEach(() => {
   reports.length = 0;
   root = mkdtempSync(join(tmpdir(), 'nightshift-ecs-entry-'));
+  chmodSync(root, 0o755);
+  out = join(root, 'out');
+  mkdirSync(out);
+  chmodSync(out, 0o777);
   const upstream = join(root, 'upstream');
   mkdirSync(upstream);
   git(upstream, 'init', '--quiet', '-b', 'main');
@@ -91,6 +100,7 @@ function runEntry(env: Record<string, string>): Promise<number> {
         NIGHTSHIFT_BASE_REF: 'main',
         NIGHTSHIFT_BRANCH: 'nightshift/t1',
         NIGHTSHIFT_PUSH: '1',
+        NIGHTSHIFT_AGENT_UID: String(AGENT_UID),
         ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -102,14 +112,14 @@ function runEntry(env: Record<string, string>): Promise<number> {
 
 describe('the ECS entry script', () => {
   it('checks the project out on a new branch, runs the agent there, then commits, pushes, uploads the patch and reports git\'s result with the sandbox token', async () => {
-    const agentEnv = join(root, 'agent-env.txt');
+    const agentEnv = join(out, 'agent-env.txt');
 
-    const exit = await runEntry({ NIGHTSHIFT_AGENT_COMMAND: `echo "a note" >> NOTES.md && git rev-parse --abbrev-ref HEAD > ${root}/agent-branch.txt && env > ${agentEnv}` });
+    const exit = await runEntry({ NIGHTSHIFT_AGENT_COMMAND: `echo "a note" >> NOTES.md && git rev-parse --abbrev-ref HEAD > ${out}/agent-branch.txt && env > ${agentEnv}` });
 
     expect(exit).toBe(0);
     const base = git(origin, 'rev-parse', 'main').trim();
     const head = git(origin, 'rev-parse', 'nightshift/t1').trim();
-    expect(readFileSync(join(root, 'agent-branch.txt'), 'utf8').trim()).toBe('nightshift/t1');
+    expect(readFileSync(join(out, 'agent-branch.txt'), 'utf8').trim()).toBe('nightshift/t1');
     expect(git(origin, 'log', '--format=%an|%s', 'main..nightshift/t1').trim()).toBe('Nightshift agent|Add a note');
     expect(reports).toHaveLength(1);
     expect(reports[0]?.authorization).toBe('Bearer sandbox-token');
@@ -139,7 +149,7 @@ describe('the ECS entry script', () => {
   });
 
   it('fails at start with git\'s words when the repository cannot be cloned, without running the agent', async () => {
-    const ran = join(root, 'agent-ran');
+    const ran = join(out, 'agent-ran');
 
     const exit = await runEntry({ NIGHTSHIFT_REPO_URL: `file://${root}/missing.git`, NIGHTSHIFT_AGENT_COMMAND: `touch ${ran}` });
 
@@ -151,10 +161,41 @@ describe('the ECS entry script', () => {
   });
 
   it('runs the agent in an empty work dir when the task has no repository, leaving the report to the agent', async () => {
-    const exit = await runEntry({ NIGHTSHIFT_REPO_URL: '', NIGHTSHIFT_AGENT_COMMAND: 'pwd > ../plain-pwd.txt' });
+    const exit = await runEntry({ NIGHTSHIFT_REPO_URL: '', NIGHTSHIFT_AGENT_COMMAND: 'pwd > ../out/plain-pwd.txt && touch made-here' });
 
     expect(exit).toBe(0);
-    expect(readFileSync(join(root, 'plain-pwd.txt'), 'utf8').trim()).toBe(join(root, 'work'));
+    expect(readFileSync(join(out, 'plain-pwd.txt'), 'utf8').trim()).toBe(join(root, 'work'));
+    expect(existsSync(join(root, 'work', 'made-here'))).toBe(true);
     expect(reports).toEqual([]);
+  });
+
+  it.runIf(runsAsRoot)('runs the agent as an unprivileged user that cannot read the tokens from the entry script\'s process, and still commits and pushes its work', async () => {
+    const command = [
+      'id -u > ../out/uid.txt',
+      'env > ../out/agent-env.txt',
+      'cat /proc/$PPID/cmdline | tr "\\0" " " > ../out/parent-cmdline.txt',
+      'cat /proc/$PPID/environ > ../out/parent-environ.txt 2> ../out/parent-environ.err',
+      'cat /proc/1/environ > ../out/init-environ.txt 2>/dev/null',
+      'ls /tmp/nightshift-origin-* > ../out/private-clone.txt 2>&1',
+      'echo "isolated" > NOTES.md',
+    ].join('; ');
+
+    const exit = await runEntry({ NIGHTSHIFT_AGENT_COMMAND: command });
+
+    expect(exit).toBe(0);
+    const seen = (name: string) => readFileSync(join(out, name), 'utf8');
+    expect(seen('uid.txt').trim()).toBe(String(AGENT_UID));
+    // The process it tried is the entry script, and its environment (where ECS puts the secrets) is closed to the agent.
+    expect(seen('parent-cmdline.txt')).toContain('ecs-entry.mjs');
+    expect(seen('parent-environ.err')).toMatch(/Permission denied/);
+    for (const file of ['agent-env.txt', 'parent-environ.txt', 'init-environ.txt', 'private-clone.txt']) {
+      expect(seen(file)).not.toContain('sandbox-token');
+      expect(seen(file)).not.toContain('git-token-from-secrets-manager');
+    }
+    expect(seen('agent-env.txt')).not.toMatch(/AWS_CONTAINER_CREDENTIALS/);
+    expect(seen('private-clone.txt')).toMatch(/Permission denied|No such file/);
+    // Nightshift still commits the agent's work and pushes it from its own clone.
+    expect(git(origin, 'show', 'nightshift/t1:NOTES.md')).toBe('isolated\n');
+    expect(reports[0]).toMatchObject({ authorization: 'Bearer sandbox-token', body: { status: 'completed', repository: { files_changed: ['NOTES.md'], push_error: null } } });
   });
 });
