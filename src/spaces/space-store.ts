@@ -1,7 +1,7 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
-import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
+import { queryByUserPage } from '../platform/dynamodb/query.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 
 /*
@@ -76,19 +76,8 @@ export function membershipChangeItems(spaceId: string, before: readonly string[]
 
 /** One page of the ids of the spaces `userId` owns or is a member of, by id. */
 export async function listMemberSpaceIds(userId: string, options: { limit: number; cursor?: string }): Promise<{ spaceIds: string[]; nextCursor: string | null }> {
-  const partition = memberListPartition(userId);
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'byUser',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ProjectionExpression: 'space_id',
-      Limit: options.limit,
-      ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: partition, sortAttribute: 'gsi1sk' }),
-    }),
-  );
-  return { spaceIds: (result.Items ?? []).map((item) => item.space_id as string), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  const page = await queryByUserPage(memberListPartition(userId), { ...options, projection: 'space_id' });
+  return { spaceIds: page.items.map((item) => item.space_id as string), nextCursor: page.nextCursor };
 }
 
 /** The spaces of `spaceIds` that exist (at most 100 ids), in no particular order. */

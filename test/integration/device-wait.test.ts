@@ -12,7 +12,7 @@ import { putSettings } from '../../src/notifications/settings.js';
 import { notificationSettingsPutSchema } from '../../src/notifications/schemas.js';
 import { eventually, useFreshTable, type TestEnv } from '../support/local-env.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
-import { runNotifier } from '../support/notifier.js';
+import { runNotifier } from '../support/sqs-delivery.js';
 
 let n = 0;
 const unique = (name: string) => `${name}-${++n}-${Date.now()}`;

@@ -19,7 +19,7 @@ import { updateUserAccount } from '../../src/accounts/limits.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 import { eventually, takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
-import { runNotifier as runNotifierOn } from '../support/notifier.js';
+import { runNotifier as runNotifierOn } from '../support/sqs-delivery.js';
 
 let env: TestEnv;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
