@@ -19,6 +19,7 @@ const RULE_FILES = [
   /^src\/scheduling\/shards\.ts$/,
   /^src\/notifications\/(events|signature|address-rules|digest|render|delivery-policy|masking)\.ts$/,
   /^src\/overrides\/override-request\.ts$/,
+  /^src\/client\/format-duration\.ts$/,
   /^src\/[a-z-]+\/(schemas|responses)\.ts$/,
   /^src\/platform\/(errors|storable-json|wire)\.ts$/,
 ];

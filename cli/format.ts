@@ -1,4 +1,5 @@
 import type { Schemas, Task } from '../src/client/client.js';
+import { formatDuration } from '../src/client/format-duration.js';
 
 /*
  * Pure formatting of what the CLI prints: tables, the batch progress line and the morning
@@ -15,17 +16,6 @@ export const paint = (style: Style, code: keyof typeof CODES, text: string): str
 
 /** Whether to colour and redraw: a TTY, and no NO_COLOR in the environment. */
 export const styleFor = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): Style => ({ color: Boolean(stream.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== '') });
-
-/** "1h 05m", "12m 03s", "41s". */
-export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(s).padStart(2, '0')}s`;
-  return `${s}s`;
-}
 
 /** "05:40" in the given IANA zone. */
 export const clock = (iso: string, timeZone = 'UTC'): string =>

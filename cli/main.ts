@@ -429,6 +429,25 @@ program
   });
 
 program
+  .command('spaces')
+  .option('--json', "print the API's JSON")
+  .description('The spaces you own or are a member of (see one with `nightshift quota <space>`)')
+  .action(async (flags: { json?: boolean }) => {
+    const spaces = [];
+    for await (const space of client().allSpaces({ limit: 100 })) spaces.push(space);
+    if (flags.json) return printJson(spaces);
+    const limit = (value: number | null | undefined) => (value === null || value === undefined ? 'no limit' : String(value));
+    print(
+      spaces.length === 0
+        ? 'No spaces besides your personal one. Make one with PUT /api/v1/spaces/{id}.'
+        : table(
+            ['ID', 'NAME', 'OWNER', 'MEMBERS', 'MONTHLY LIMIT', 'WEEKLY LIMIT'],
+            spaces.map((s) => [s.id, s.name, s.owner_id, String(s.members.length), limit(s.quota?.monthly_limit), limit(s.quota?.weekly_limit)]),
+          ),
+    );
+  });
+
+program
   .command('limits')
   .option('--json', "print the API's JSON")
   .description('Your plan, its limits and this month’s agent-hours')

@@ -43,6 +43,7 @@ export const routes: Record<string, Route> = {
   'GET /api/v1/users/me/limits': users.myLimits,
   'PUT /api/v1/admin/users/{id}/plan': users.setPlan,
   'PUT /api/v1/admin/users/{id}/limits': users.setLimits,
+  'GET /api/v1/spaces': spaces.list,
   'PUT /api/v1/spaces/{id}': spaces.put,
   'GET /api/v1/spaces/{id}/quota': spaces.quota,
   'GET /api/v1/spaces/{id}/ledger': spaces.ledger,

@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Extra local authentication (API keys); returns authorizer claims or null. */
   authenticateApiKey?: (key: string) => Promise<Record<string, string> | null>;
+  /** A bearer token the local signer did not make (an OpenID Connect issuer's); authorizer context or null. */
+  authenticateBearer?: (token: string) => Promise<Record<string, string> | null>;
   /** The dashboard and its local sign-in, answering every path outside /api/. */
   web?: LocalWebApp;
 }
@@ -132,11 +134,21 @@ async function toEvent(req: IncomingMessage, options: RuntimeOptions, routes: Co
   if (body === 'too-large') return errorResponse(new DomainError('PAYLOAD_TOO_LARGE', 'The body is too large'));
 
   let authorizer: ApiEvent['requestContext']['authorizer'];
+  /** The local signer's token, or else (when the stack trusts an issuer) one the AWS authorizer's decision accepts. */
+  const localOrIssuerToken = async (bearer: string): Promise<ApiEvent['requestContext']['authorizer']> => {
+    try {
+      return { jwt: { claims: await verifyLocalToken(options.secret, bearer), scopes: null } };
+    } catch (error) {
+      const context = options.authenticateBearer ? await options.authenticateBearer(bearer) : null;
+      if (!context) throw error;
+      return { lambda: context };
+    }
+  };
   if (match.route.auth === 'user') {
     const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
     const apiKey = headers['x-api-key'];
     try {
-      if (bearer) authorizer = { jwt: { claims: await verifyLocalToken(options.secret, bearer), scopes: null } };
+      if (bearer) authorizer = await localOrIssuerToken(bearer);
       else if (apiKey && options.authenticateApiKey) {
         const claims = await options.authenticateApiKey(apiKey);
         if (claims) authorizer = { lambda: claims };

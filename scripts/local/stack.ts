@@ -10,7 +10,7 @@ import { artifactBucketName, ensureBucket, ensureQueues, ensureTable, emulatorEn
 import { localSecret } from './local-auth.js';
 import { startBatchScheduler, type LocalBatchScheduler } from './batch-scheduler.js';
 import { startLocalRuntime, type RunningRuntime } from './runtime.js';
-import { createLocalWebApp } from './web-app.js';
+import { createLocalWebApp, type LocalOidc } from './web-app.js';
 
 export interface LocalStackOptions {
   /** API port; 0 picks a free one. */
@@ -26,6 +26,11 @@ export interface LocalStackOptions {
   waitTimeSeconds?: number;
   /** How often the digest trigger looks for due digests (60 s, as in AWS; tests shorten it). */
   digestIntervalSeconds?: number;
+  /**
+   * Trust an OpenID Connect issuer as the stack in AWS does (its JWKS, issuer and audience, through
+   * the authorizer's own decision), and offer single sign-on with it on the dashboard.
+   */
+  oidc?: LocalOidc & { jwks_url: string };
 }
 
 export interface LocalStack {
@@ -113,7 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       // x-api-key goes through the same lookup as the Lambda authorizer in AWS.
       authenticateApiKey: (key) => apiKeys.apiKeyAuthorizerContext(key),
-      web: createLocalWebApp({ secret }),
+      authenticateBearer: options.oidc ? await issuerAuthentication(options.oidc) : undefined,
+      web: createLocalWebApp({ secret, oidc: options.oidc ? { issuer: options.oidc.issuer, client_id: options.oidc.client_id, audience: options.oidc.audience } : undefined }),
       functions: {
         api: api.handler,
         orchestrator: orchestrator.handler,
@@ -131,4 +137,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** Bearer tokens of `oidc`'s issuer, checked by the AWS authorizer's decision against its JWKS. */
+async function issuerAuthentication(oidc: NonNullable<LocalStackOptions['oidc']>): Promise<(token: string) => Promise<Record<string, string> | null>> {
+  const [{ createAuthorizer }, { createRemoteJWKSet }] = await Promise.all([import('../../functions/authorizer/authorize.js'), import('jose')]);
+  const authorize = createAuthorizer({
+    keys: createRemoteJWKSet(new URL(oidc.jwks_url), { timeoutDuration: 3000 }),
+    issuer: oidc.issuer,
+    audience: oidc.audience,
+    authenticateApiKey: async () => null,
+  });
+  return async (token) => {
+    const event = { headers: { authorization: `Bearer ${token}` }, routeKey: 'local' } as unknown as Parameters<typeof authorize>[0];
+    const result = await authorize(event);
+    return result.isAuthorized ? result.context : null;
+  };
 }

@@ -81,8 +81,17 @@ function fileFor(distDir: string, pathname: string): string | null {
   return existsSync(candidate) && statSync(candidate).isFile() ? candidate : null;
 }
 
-export function createLocalWebApp(options: { secret: Uint8Array; distDir?: string }): LocalWebApp {
+/** An OpenID Connect issuer the dashboard offers single sign-on with, as config.json names it. */
+export interface LocalOidc {
+  issuer: string;
+  client_id: string;
+  audience: string;
+}
+
+export function createLocalWebApp(options: { secret: Uint8Array; distDir?: string; oidc?: LocalOidc }): LocalWebApp {
   const distDir = resolve(options.distDir ?? WEB_DIST);
+  // The dashboard talks to the issuer itself (discovery, token): an http:// issuer on this machine needs naming.
+  const issuerOrigin = options.oidc ? ` ${new URL(options.oidc.issuer).origin}` : '';
   return {
     handles: (req) => !new URL(req.url ?? '/', 'http://127.0.0.1').pathname.startsWith('/api/'),
     async serve(req, res) {
@@ -93,7 +102,7 @@ export function createLocalWebApp(options: { secret: Uint8Array; distDir?: strin
         return localSignIn(req, res, options.secret);
       }
       if (method !== 'GET' && method !== 'HEAD') return failure(res, 405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname.slice(0, 200)}`);
-      if (pathname === '/config.json') return json(res, 200, { api_url: '', oidc: null, local_sign_in: true });
+      if (pathname === '/config.json') return json(res, 200, { api_url: '', oidc: options.oidc ?? null, local_sign_in: true });
       const file = fileFor(distDir, pathname);
       const index = join(distDir, 'index.html');
       if (!file && extname(pathname) && pathname !== '/') return failure(res, 404, 'NOT_FOUND', `No file ${pathname.slice(0, 200)}`);
@@ -107,7 +116,7 @@ export function createLocalWebApp(options: { secret: Uint8Array; distDir?: strin
         'content-type': CONTENT_TYPES[extname(target)] ?? 'application/octet-stream',
         'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
         'x-content-type-options': 'nosniff',
-        ...(target === index ? { 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https:; frame-ancestors 'none'" } : {}),
+        ...(target === index ? { 'content-security-policy': `default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https:${issuerOrigin}; frame-ancestors 'none'` } : {}),
       });
       res.end(method === 'HEAD' ? undefined : readFileSync(target));
     },

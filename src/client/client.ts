@@ -122,6 +122,7 @@ export function createNightshiftClient(options: ClientOptions) {
   }
 
   const listTasks = async (query: { status?: TaskStatus; limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/tasks', { params: { query } }));
+  const listSpaces = async (query: { limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/spaces', { params: { query } }));
   const listBatches = async (query: { limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/batches', { params: { query } }));
   const listProjects = async (query: { limit?: number; cursor?: string } = {}) => pageOf(await api.GET('/api/v1/projects', { params: { query } }));
 
@@ -151,6 +152,9 @@ export function createNightshiftClient(options: ClientOptions) {
     listBatches,
     allBatches: (query: { limit?: number } = {}) => every((cursor) => listBatches({ ...query, cursor })),
     myLimits: async () => unwrap(await api.GET('/api/v1/users/me/limits')),
+    /** The spaces the caller owns or is a member of, one page. */
+    listSpaces,
+    allSpaces: (query: { limit?: number } = {}) => every((cursor) => listSpaces({ ...query, cursor })),
     spaceQuota: async (spaceId: string) => unwrap(await api.GET('/api/v1/spaces/{id}/quota', id(spaceId))),
     createApiKey: async (body: Schemas['ApiKeyCreate']) => unwrap(await api.POST('/api/v1/users/me/api-keys', { body })),
     listApiKeys: async () => unwrap(await api.GET('/api/v1/users/me/api-keys')),

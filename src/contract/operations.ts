@@ -15,8 +15,8 @@ import {
 } from '../batches/responses.js';
 import { executorIdParamSchema, executorRegistrationSchema, leaseQuerySchema } from '../executors/schemas.js';
 import { executorListResponseSchema, executorResponseSchema, leaseResponseSchema } from '../executors/responses.js';
-import { ledgerQuerySchema, overrideCreateSchema, spacePutSchema } from '../spaces/schemas.js';
-import { ledgerResponseSchema, overrideResponseSchema, spaceQuotaResponseSchema, spaceResponseSchema } from '../spaces/responses.js';
+import { ledgerQuerySchema, overrideCreateSchema, spaceListQuerySchema, spacePutSchema } from '../spaces/schemas.js';
+import { ledgerResponseSchema, overrideResponseSchema, spaceListResponseSchema, spaceQuotaResponseSchema, spaceResponseSchema } from '../spaces/responses.js';
 import { idParamSchema, taskCreateSchema, taskRerunSchema, taskDiffQuerySchema, taskListQuerySchema, taskLogsQuerySchema, taskResultSchema } from '../tasks/schemas.js';
 import { deliveriesQuerySchema, notificationSettingsPutSchema } from '../notifications/schemas.js';
 import { deliveryListResponseSchema, notificationSettingsResponseSchema } from '../notifications/responses.js';
@@ -239,6 +239,13 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     body: { ...n('LimitsChange', limitsChangeSchema), example: { max_concurrent_agents: 2, max_pending_tasks: 10 } },
     responses: { 200: n('UserLimits', userLimitsResponseSchema) },
     errors: ['FORBIDDEN', 'CONFLICT'],
+  },
+  'GET /api/v1/spaces': {
+    operationId: 'listSpaces',
+    tag: 'spaces',
+    summary: "The spaces the caller owns or is a member of, by id; the next page's cursor is in x-next-cursor",
+    query: spaceListQuerySchema,
+    responses: { 200: { ...n('SpaceList', spaceListResponseSchema), headers: ['x-next-cursor'] } },
   },
   'PUT /api/v1/spaces/{id}': {
     operationId: 'putSpace',

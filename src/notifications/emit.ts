@@ -121,7 +121,7 @@ async function notifyBatchRunIfFinished(settings: NotificationSettings, task: Ta
 }
 
 /**
- * Called once where a task reaches a final status (finish-task.ts): `task.completed` or
+ * Called once where a task reaches a final status (task-ended.ts): `task.completed` or
  * `task.failed`, the night's record for the digest, and `batch.run_finished` when it was the
  * last of its run. Anything else (a retry back to pending) is ignored. Never throws: the task
  * has already ended, and a notification must not undo or fail that.

@@ -1,7 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
-import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
+import { queryByUserPage } from '../platform/dynamodb/query.js';
 import type { Project } from './project.js';
 
 /*
@@ -62,16 +62,6 @@ export async function deleteProject(projectId: string, ownerId: string): Promise
 }
 
 export async function listOwnProjects(ownerId: string, options: { limit: number; cursor?: string }): Promise<{ projects: Project[]; nextCursor: string | null }> {
-  const partition = listPartition(ownerId);
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'byUser',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      Limit: options.limit,
-      ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: partition, sortAttribute: 'gsi1sk' }),
-    }),
-  );
-  return { projects: (result.Items ?? []).map(toProject), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  const page = await queryByUserPage(listPartition(ownerId), options);
+  return { projects: page.items.map(toProject), nextCursor: page.nextCursor };
 }

@@ -25,6 +25,9 @@ export const spaceResponseSchema = z.object({
   updated_at: instant,
 });
 
+/** GET /spaces: the caller's spaces, by id; the next page's cursor is in x-next-cursor. */
+export const spaceListResponseSchema = z.array(spaceResponseSchema);
+
 const quotaWindowSchema = z.object({
   used: z.number(),
   limit: z.number().nullable(),

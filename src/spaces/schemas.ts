@@ -44,6 +44,14 @@ export const overrideCreateSchema = z
   .strict();
 export type OverrideCreate = z.infer<typeof overrideCreateSchema>;
 
+/** GET /api/v1/spaces: a page of the caller's spaces. */
+export const spaceListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z.string().max(2048).optional(),
+  })
+  .strict();
+
 export const ledgerQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(50),

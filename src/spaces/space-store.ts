@@ -1,6 +1,7 @@
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
+import { queryByUserPage } from '../platform/dynamodb/query.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 
 /*
@@ -8,6 +9,8 @@ import type { TransactItem } from '../platform/dynamodb/transact.js';
  *   space:   pk SPACE#<id>, sk SPACE              owner, members, quota, active overrides, version
  *   counter: pk SPACE#<id>, sk USAGE#<window>     used_units in one window: `W<first day>` (weekly) or `M<first day>` (monthly)
  *   waiter:  pk SPACE#<id>, sk WAITING#<user>     a user whose tasks wait for this space's quota (TTL: expires_at)
+ *   member:  pk SPACE#<id>, sk MEMBER#<user>      the owner and each member; listed per user through byUser with
+ *            gsi1pk USER#<user>#SPACES, gsi1sk <space id> (a partition of its own, so a task list never sees them)
  * A new window is a new counter item, so nothing has to reset counters, and a refund always
  * lands in the window its charge was counted in. Personal spaces (`personal:<user>`) have no
  * space item, only counters. Amounts are integer credit units (1/10 000 credit): sums are exact.
@@ -15,6 +18,8 @@ import type { TransactItem } from '../platform/dynamodb/transact.js';
 const spaceKey = (spaceId: string) => ({ pk: `SPACE#${spaceId}`, sk: 'SPACE' });
 const counterKey = (spaceId: string, window: string) => ({ pk: `SPACE#${spaceId}`, sk: `USAGE#${window}` });
 const waiterKey = (spaceId: string, userId: string) => ({ pk: `SPACE#${spaceId}`, sk: `WAITING#${userId}` });
+const memberKey = (spaceId: string, userId: string) => ({ pk: `SPACE#${spaceId}`, sk: `MEMBER#${userId}` });
+const memberListPartition = (userId: string) => `USER#${userId}#SPACES`;
 
 export interface SpaceQuota {
   monthly_limit: number | null;
@@ -48,6 +53,46 @@ export interface Space {
   version: number;
   created_at: string;
   updated_at: string;
+}
+
+/** The users a space's membership items stand for: its owner and its members. */
+export const spaceUsers = (space: Pick<Space, 'owner_id' | 'members'>): string[] => [...new Set([space.owner_id, ...space.members])];
+
+/**
+ * The writes that move the membership items from the users of `before` (none for a new space) to
+ * those of `after`: a put for each user added, a delete for each user removed.
+ */
+export function membershipChangeItems(spaceId: string, before: readonly string[], after: readonly string[]): TransactItem[] {
+  const tableName = getConfig().tableName;
+  const added = after.filter((user) => !before.includes(user));
+  const removed = before.filter((user) => !after.includes(user));
+  return [
+    ...added.map((user): TransactItem => ({
+      Put: { TableName: tableName, Item: { ...memberKey(spaceId, user), gsi1pk: memberListPartition(user), gsi1sk: spaceId, space_id: spaceId, user_id: user } },
+    })),
+    ...removed.map((user): TransactItem => ({ Delete: { TableName: tableName, Key: memberKey(spaceId, user) } })),
+  ];
+}
+
+/** One page of the ids of the spaces `userId` owns or is a member of, by id. */
+export async function listMemberSpaceIds(userId: string, options: { limit: number; cursor?: string }): Promise<{ spaceIds: string[]; nextCursor: string | null }> {
+  const page = await queryByUserPage(memberListPartition(userId), { ...options, projection: 'space_id' });
+  return { spaceIds: page.items.map((item) => item.space_id as string), nextCursor: page.nextCursor };
+}
+
+/** The spaces of `spaceIds` that exist (at most 100 ids), in no particular order. */
+export async function getSpaces(spaceIds: readonly string[]): Promise<Space[]> {
+  const tableName = getConfig().tableName;
+  const spaces: Space[] = [];
+  let keys: Record<string, unknown>[] = spaceIds.map((id) => spaceKey(id));
+  for (let round = 0; keys.length > 0 && round < 10; round++) {
+    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
+    const result = await ddb().send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+    spaces.push(...(result.Responses?.[tableName] ?? []).map(toSpace));
+    keys = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
+  }
+  if (keys.length > 0) throw new Error(`could not read ${keys.length} spaces: DynamoDB left them unprocessed`);
+  return spaces;
 }
 
 const toSpace = (item: Record<string, unknown>): Space => {

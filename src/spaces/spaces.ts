@@ -9,7 +9,7 @@ import { logger } from '../platform/logger.js';
 import { isPersonalSpace, personalSpaceId, quotaStatus, wouldCreateCycle, type QuotaLevel, type QuotaSpace } from '../credits/quota-windows.js';
 import type { OverrideCreate, SpacePut } from './schemas.js';
 import { listLedger, putLedgerItem, type LedgerEntry } from '../credits/ledger-store.js';
-import { getSpace, putSpaceItem, spaceUnchangedItem, type Space, type SpaceOverride, type SpaceQuota } from './space-store.js';
+import { getSpace, getSpaces, listMemberSpaceIds, membershipChangeItems, putSpaceItem, spaceUnchangedItem, spaceUsers, type Space, type SpaceOverride, type SpaceQuota } from './space-store.js';
 import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 import { getUser } from '../accounts/user-store.js';
 import { loadQuotaState, quotaUsage, releaseWaitingUsers } from '../credits/charges.js';
@@ -21,6 +21,9 @@ export interface Caller {
   userId: string;
   isAdmin: boolean;
 }
+
+/** DynamoDB's limit on the items of one TransactWriteItems call. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 /** Deepest a space may sit (a root is level 1): keeps charge-time resolution and PUT checks small. */
 export const MAX_SPACE_DEPTH = 8;
@@ -162,7 +165,14 @@ export async function putSpace(
       created_at: existing?.created_at ?? now.toISOString(),
       updated_at: now.toISOString(),
     };
-    await transact([putSpaceItem(next), ...checks]);
+    // The membership items (GET /spaces) change with the space; a change too large for one
+    // transaction (a member list of hundreds rewritten) writes the rest right after it.
+    const memberships = membershipChangeItems(spaceId, existing ? spaceUsers(existing) : [], spaceUsers(next));
+    const room = MAX_TRANSACTION_ITEMS - 1 - checks.length;
+    await transact([putSpaceItem(next), ...checks, ...memberships.slice(0, room)]);
+    for (let start = room; start < memberships.length; start += MAX_TRANSACTION_ITEMS) {
+      await transact(memberships.slice(start, start + MAX_TRANSACTION_ITEMS));
+    }
     return { next, created: !existing, quotaOrParentChanged: body.quota !== undefined || parentChanged };
   });
   logger.info(result.created ? 'space created' : 'space updated', { space_id: spaceId, user_id: identity.userId, quota: result.next.quota });
@@ -175,6 +185,18 @@ export async function putSpace(
     }
   }
   return { space: spaceView(result.next, now), created: result.created };
+}
+
+/**
+ * GET /spaces: the spaces the caller owns or is a member of, by id, one page at a time (admins
+ * too see only their own here). Read through the caller's membership items; a space whose
+ * membership changed since an item was read is checked against the space itself.
+ */
+export async function listMySpaces(identity: Caller, query: { limit: number; cursor?: string }, now = new Date()): Promise<{ spaces: SpaceView[]; nextCursor: string | null }> {
+  const page = await listMemberSpaceIds(identity.userId, query);
+  const byId = new Map((await getSpaces(page.spaceIds)).map((space) => [space.id, space]));
+  const spaces = page.spaceIds.map((id) => byId.get(id)).filter((space): space is Space => space !== undefined && isMember(space, identity.userId));
+  return { spaces: spaces.map((space) => spaceView(space, now)), nextCursor: page.nextCursor };
 }
 
 export interface QuotaWindowView {

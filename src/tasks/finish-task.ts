@@ -15,7 +15,6 @@ import { sandboxTaskOf } from './sandbox-task.js';
 import { addCredits, attemptRecord, DEFAULT_RETRY_BACKOFF_SECONDS, hasAttemptsLeft, priorUsage, retryDelaySeconds, runAttempt } from './retry-policy.js';
 import { wakeForQueuedTasks } from '../scheduling/wake.js';
 import { taskEnded } from './task-ended.js';
-import { notifyTaskFinished } from '../notifications/emit.js';
 import { saveWorkBeforeDelete } from './save-work.js';
 
 /** Agent time a task used: from its start (or claim, for a sandbox that reported before its start was recorded). */
@@ -82,14 +81,14 @@ export function endAttempt(task: Task, now: Date, outcome: Pick<Task, 'status'> 
   return { ...finishedTask(task, now, outcome), ...totals };
 }
 
-/** After a transition: a retry is woken at its not_before; a final state is announced once. */
-async function afterAttempt(transition: { before: Task; after: Task }): Promise<void> {
+/** After a transition: a retry is woken at its not_before; a final state goes to taskEnded once. */
+async function afterAttempt(transition: { before: Task; after: Task }, now: Date): Promise<void> {
   if (transition.after.status === 'pending' && transition.before.status !== 'pending') {
     logger.warn('attempt failed; retrying later', { task_id: transition.after.id, user_id: transition.after.user_id, attempt: runAttempt(transition.before), not_before: transition.after.not_before });
     count('TaskRetries');
     await wakeForQueuedTasks([transition.after], 'task-retry');
   }
-  if (TERMINAL_STATUSES.has(transition.after.status) && !TERMINAL_STATUSES.has(transition.before.status)) await taskEnded(transition.after);
+  if (TERMINAL_STATUSES.has(transition.after.status) && !TERMINAL_STATUSES.has(transition.before.status)) await taskEnded(transition.after, now);
 }
 
 /**
@@ -133,10 +132,9 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   );
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
-  await afterAttempt(transition);
+  await afterAttempt(transition, now);
   await terminateSandbox(transition.before, now);
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
-  await notifyTaskFinished(transition.after, now);
 }
 
 const NO_CHANGES = 'No changes: the agent left the repository as it found it.';
@@ -275,9 +273,8 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
     const status = transition.after.status;
     logger.info('task finished', { task_id: task.id, user_id: task.user_id, status });
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
-    await afterAttempt(transition);
+    await afterAttempt(transition, now);
     await wakeOrchestrator('slot-freed');
-    await notifyTaskFinished(transition.after, now);
   }
   return transition;
 }
@@ -316,9 +313,8 @@ export async function failActiveTask(
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   await terminateSandbox(transition.before, now);
-  await afterAttempt(transition);
+  await afterAttempt(transition, now);
   await wakeOrchestrator('slot-freed');
-  await notifyTaskFinished(transition.after, now);
   return true;
 }
 
@@ -334,7 +330,6 @@ export async function failPendingTask(taskId: string, reason: string, now: Date,
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
   count('TasksFailed');
-  await afterAttempt(transition);
-  await notifyTaskFinished(transition.after, now);
+  await afterAttempt(transition, now);
   return true;
 }

@@ -152,6 +152,23 @@ describe('the dashboard in a browser', () => {
     await page.context().close();
   });
 
+  it('the quotas page shows every space the user owns or is a member of, with its bars, even with no task in it', async () => {
+    const owner = await api('erin');
+    await owner.api.PUT('/api/v1/spaces/{id}', { params: { path: { id: 'design' } }, body: { name: 'Design', members: ['dora'], quota: { weekly_limit: 10, monthly_limit: 50 } } });
+    await owner.api.PUT('/api/v1/spaces/{id}', { params: { path: { id: 'erins-own' } }, body: { name: 'Erin only' } });
+
+    const page = await signIn('dora');
+    await nav(page, 'Quotas');
+    const design = page.getByRole('listitem', { name: 'Space design' });
+    await design.getByRole('heading', { name: 'Design (design)' }).waitFor();
+    await design.getByText(/Weekly credits 10\/10 remaining/).waitFor();
+    await design.getByText(/Monthly credits 50\/50 remaining/).waitFor();
+    await page.getByRole('listitem', { name: 'Space personal:dora' }).waitFor();
+    expect(await page.getByRole('listitem', { name: 'Space erins-own' }).count()).toBe(0);
+    await checkPage(page, 'quotas-member');
+    await page.context().close();
+  });
+
   // needs override-request endpoints (issue-15a): runs once the routes are in the route table.
   it.skipIf(!overrideRequestsExist)('an override request from the blocked card, granted by an admin, lets the task run; a declined one says so', async () => {
     const requester = await api('budgeter');

@@ -138,6 +138,9 @@ describe("a user cannot see or change another user's things (404)", () => {
     const takeover = await call('PUT', '/api/v1/spaces/auth-space-a', { token: bob }, { name: 'Mine now', members: ['space-bob'] });
     expect([403, 404]).toContain(takeover.status);
     expect((await call('GET', '/api/v1/spaces/auth-space-a/quota', { token: alice })).status).toBe(200);
+    // The list of spaces: alice's has it, bob's does not.
+    expect((await call('GET', '/api/v1/spaces', { token: alice })).body.map((space: { id: string }) => space.id)).toContain('auth-space-a');
+    expect((await call('GET', '/api/v1/spaces', { token: bob })).body).toEqual([]);
   });
 
   it("another user's executor cannot be leased and is not listed", async (ctx) => {

@@ -71,6 +71,18 @@ describe('nightshift override', () => {
     expect(JSON.parse(quota.stdout).monthly.override_credits).toBe(20);
   });
 
+  it('lists the spaces a user owns with `nightshift spaces`, and none of them to another user', { timeout: 120_000 }, async () => {
+    const mine = await nightshift('cli-owner', ['spaces']);
+    const json = await nightshift('cli-owner', ['spaces', '--json']);
+    const other = await nightshift('cli-stranger', ['spaces']);
+
+    expect(mine.code).toBe(0);
+    expect(mine.stdout).toMatch(/ID\s+NAME\s+OWNER/);
+    expect(mine.stdout).toMatch(/cli-research\s+Research\s+cli-owner\s+0\s+5\s+no limit/);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: 'cli-research', owner_id: 'cli-owner' })]);
+    expect(other.stdout).toContain('No spaces besides your personal one');
+  });
+
   it.each([
     [['override', 'request', 'cli-research', '--credits', '0', '--reason', 'x'], 2, /--credits must be a number above 0/],
     [['override', 'request', 'cli-research', '--credits', '5'], 2, /--reason/],

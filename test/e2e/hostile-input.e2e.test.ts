@@ -475,6 +475,7 @@ describe('property: generated path parameters and queries never get a 5xx', () =
     { name: 'tasks', path: '/api/v1/tasks', statuses: ['pending', 'running', 'completed'] },
     { name: 'batches', path: '/api/v1/batches', statuses: [] },
     { name: 'a space ledger', path: '/api/v1/spaces/fuzz-ledger-space/ledger', statuses: [] },
+    { name: 'spaces', path: '/api/v1/spaces', statuses: [] },
   ];
 
   it.for(LISTINGS)('on the query of the $name listing', { timeout: 60_000 }, async (listing) => {
@@ -483,6 +484,7 @@ describe('property: generated path parameters and queries never get a 5xx', () =
     for (let i = 0; i < 2; i++) {
       await sendJson('POST', '/api/v1/tasks', token, { title: `t${i}` });
       await sendJson('POST', '/api/v1/batches', token, { name: `b${i}`, tasks: [{ title: 'bt' }], not_before: '2099-01-01T00:00:00Z' });
+      await sendJson('PUT', `/api/v1/spaces/fuzz-own-${listing.name.replace(/\W/g, '-')}-${i}`, token, { name: `own ${i}` });
     }
     await sendJson('PUT', '/api/v1/spaces/fuzz-ledger-space', token, { name: 'ledger space' });
     const real = await realCursor(token, listing.path);

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { sweep } from '../../src/scheduling/sweep.js';
 import { taskCreateSchema, type TaskCreate } from '../../src/tasks/schemas.js';
@@ -8,7 +8,11 @@ import { createTask } from '../../src/tasks/create-task.js';
 import { getChargeEntry } from '../../src/credits/ledger-store.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
-import { useFreshTable } from '../support/local-env.js';
+import { putSettings } from '../../src/notifications/settings.js';
+import { notificationSettingsPutSchema } from '../../src/notifications/schemas.js';
+import { eventually, useFreshTable, type TestEnv } from '../support/local-env.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
+import { runNotifier } from '../support/sqs-delivery.js';
 
 let n = 0;
 const unique = (name: string) => `${name}-${++n}-${Date.now()}`;
@@ -22,8 +26,19 @@ const gmailSend = (extra: Partial<TaskCreate> = {}): TaskCreate =>
 const register = (userId: string, now: Date) =>
   registerExecutor(userId, { executor_id: DEVICE, capabilities: ['gmail.send'], models: [], max_concurrent: 1 }, now);
 
+let env: TestEnv;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+beforeAll(async () => {
+  receiver = await startWebhookReceiver();
+});
+
+afterAll(async () => {
+  await receiver.stop();
+});
+
 beforeEach(async () => {
-  await useFreshTable({ LOCAL_LEASE_TIMEOUT: '600', LOCAL_MAX_WAIT: '86400' });
+  env = await useFreshTable({ LOCAL_LEASE_TIMEOUT: '600', LOCAL_MAX_WAIT: '86400', NOTIFICATIONS_ALLOW_LOOPBACK: '1' });
 });
 
 describe('device work nobody leases', () => {
@@ -82,5 +97,25 @@ describe('device work nobody leases', () => {
 
     // Assess: the account was never rewritten.
     expect((await getUser(user, at(245))).version).toBe(before.version);
+  });
+
+  it('ends a task failed for want of a device like any failed task: the owner\'s webhook receives task.failed', async () => {
+    // Prepare: the owner listens for failures on a receiver on 127.0.0.1.
+    const user = unique('owner');
+    const path = `/device-failed?u=${user}`;
+    await putSettings(user, notificationSettingsPutSchema.parse({ webhooks: [{ url: `${receiver.url}${path}`, events: ['task.failed'] }] }));
+    await register(user, T0);
+    const task = await createTask(user, gmailSend({ execution_preference: 'local' }), T0);
+
+    // Act: the wait runs out, then the notifier delivers what was queued.
+    const due = await sweep(at(86_401));
+    const hook = await eventually(async () => (await runNotifier(env.queues.notifyQueueUrl), receiver.received.find((r) => r.path === path)), 15_000, 'the task.failed delivery');
+
+    // Assess
+    expect(due.failedNoDevice).toEqual([task.id]);
+    const body = JSON.parse(hook.body) as { type: string; data: { task: { id: string; status: string; failure_reason: string | null } } };
+    expect(body.type).toBe('task.failed');
+    expect(body.data.task).toMatchObject({ id: task.id, status: 'failed' });
+    expect(body.data.task.failure_reason).toMatch(/^NO_LOCAL_EXECUTOR/);
   });
 });

@@ -1,10 +1,6 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as notifierHandler } from '../../functions/notifier/handler.js';
-import { sqs } from '../../src/platform/aws.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { createTask } from '../../src/tasks/create-task.js';
@@ -23,34 +19,12 @@ import { updateUserAccount } from '../../src/accounts/limits.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 import { eventually, takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 import { startWebhookReceiver } from '../support/webhook-receiver.js';
+import { runNotifier as runNotifierOn } from '../support/sqs-delivery.js';
 
 let env: TestEnv;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
-/** What the notifier's event source mapping does: receive, invoke, delete what succeeded. */
-async function runNotifier(): Promise<number> {
-  const queueUrl = env.queues.notifyQueueUrl;
-  const received = await sqs().send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-  const messages = received.Messages ?? [];
-  if (messages.length === 0) return 0;
-  const event: SQSEvent = {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId ?? '',
-      receiptHandle: m.ReceiptHandle ?? '',
-      body: m.Body ?? '',
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:notify',
-      awsRegion: 'us-east-1',
-    })),
-  };
-  const { batchItemFailures } = await notifierHandler(event);
-  const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-  for (const m of messages) if (!failed.has(m.MessageId ?? '')) await sqs().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-  return messages.length;
-}
+const runNotifier = () => runNotifierOn(env.queues.notifyQueueUrl);
 
 /** Queues a task and ends it through the sandbox's own completion callback. */
 async function finishTask(userId: string, title: string, result: { status: 'completed' | 'failed'; summary?: string; error?: string }) {

@@ -1,9 +1,7 @@
-import { ReceiveMessageCommand, DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sqs } from '../../src/platform/aws.js';
 import { handler as spawnDlqHandler } from '../../functions/spawn-dlq/handler.js';
 import { handler as spawnerHandler } from '../../functions/spawner/handler.js';
-import { sqs } from '../../src/platform/aws.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
@@ -12,38 +10,10 @@ import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
 import { eventually, useFreshTable, type TestEnv } from '../support/local-env.js';
+import { asSqsEvent as asEvent, deliverFromQueue as deliver } from '../support/sqs-delivery.js';
 
 let env: TestEnv;
 const provider = new RecordingSandboxProvider();
-
-const asEvent = (messages: Message[]): SQSEvent => ({
-  Records: messages.map((m) => ({
-    messageId: m.MessageId ?? '',
-    receiptHandle: m.ReceiptHandle ?? '',
-    body: m.Body ?? '',
-    attributes: {} as SQSEvent['Records'][number]['attributes'],
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:spawn',
-    awsRegion: 'us-east-1',
-  })),
-});
-
-/** What Lambda's event source mapping does: receive a batch, invoke, delete what succeeded. */
-async function deliver(queueUrl: string, fn: (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>): Promise<number> {
-  const received = await sqs().send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-  const messages = received.Messages ?? [];
-  if (messages.length === 0) return 0;
-  const { batchItemFailures } = await fn(asEvent(messages));
-  const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
-  for (const message of messages) {
-    if (!failed.has(message.MessageId ?? '')) {
-      await sqs().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
-    }
-  }
-  return messages.length;
-}
 
 beforeAll(async () => {
   // Visibility of 1 s so redelivery is quick; 3 receives before the DLQ, as in production.

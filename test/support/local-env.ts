@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { sqs } from '../../src/platform/aws.js';
 import { spawnMessageSchema, type SpawnMessage } from '../../src/platform/queue/messages.js';
 import { useFreshResources, type ensureQueues, type LocalQueues } from '../../scripts/local/emulators.js';
-import { startLocalStack, type LocalStack } from '../../scripts/local/stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../scripts/local/stack.js';
 import { signLocalToken } from '../../scripts/local/local-auth.js';
 
 export interface TestEnv {
@@ -25,7 +25,10 @@ export async function useFreshTable(
 }
 
 /** The whole local stack (API, timers, pollers, process sandboxes) on the shared emulators. */
-export async function startTestStack(extraEnv: Record<string, string> = {}): Promise<LocalStack & { token: (user: string, admin?: boolean) => Promise<string>; dataDir: string }> {
+export async function startTestStack(
+  extraEnv: Record<string, string> = {},
+  stackOptions: Pick<LocalStackOptions, 'oidc'> = {},
+): Promise<LocalStack & { token: (user: string, admin?: boolean) => Promise<string>; dataDir: string }> {
   Object.assign(process.env, extraEnv);
   const dataDir = mkdtempSync(join(tmpdir(), 'nightshift-test-'));
   const stack = await startLocalStack({
@@ -36,6 +39,7 @@ export async function startTestStack(extraEnv: Record<string, string> = {}): Pro
     namePrefix: `e${randomUUID().slice(0, 8)}`,
     waitTimeSeconds: 1,
     digestIntervalSeconds: 2,
+    ...stackOptions,
   });
   return { ...stack, dataDir, token: (user, admin = false) => signLocalToken(stack.secret, user, { admin }) };
 }

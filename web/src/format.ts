@@ -1,4 +1,5 @@
 import type { Task } from '../../src/client/client.js';
+import { formatDuration } from '../../src/client/format-duration.js';
 
 /*
  * What the dashboard says about a task, as words and an icon, never colour alone. Pure: the
@@ -58,22 +59,11 @@ export const dateTime = (iso: string | null | undefined, timeZone?: string): str
 export const preciseTime = (iso: string, timeZone?: string): string =>
   new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone ? { timeZone } : {}) });
 
-/** 1h 02m, 3m 05s, 42s. */
-export function duration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(s).padStart(2, '0')}s`;
-  return `${s}s`;
-}
-
 /** How long a task has run (to now while it runs, to its end once finished); null before it starts. */
 export function elapsed(task: Pick<Task, 'started_at' | 'completed_at'>, now: Date): string | null {
   if (!task.started_at) return null;
   const end = task.completed_at ? Date.parse(task.completed_at) : now.getTime();
-  return duration(end - Date.parse(task.started_at));
+  return formatDuration(end - Date.parse(task.started_at));
 }
 
 export const credits = (value: number | null | undefined): string => {

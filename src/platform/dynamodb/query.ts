@@ -1,6 +1,30 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../aws.js';
 import { getConfig } from '../config.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+/**
+ * One page of a per-user listing on the `byUser` index (`gsi1pk = partition`, by `gsi1sk`), with
+ * the cursor of the next page: only a cursor this listing returned is accepted (cursor.ts).
+ */
+export async function queryByUserPage(
+  partition: string,
+  options: { limit: number; cursor?: string; newestFirst?: boolean; projection?: string },
+): Promise<{ items: Record<string, unknown>[]; nextCursor: string | null }> {
+  const result = await ddb().send(
+    new QueryCommand({
+      TableName: getConfig().tableName,
+      IndexName: 'byUser',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: !options.newestFirst,
+      ProjectionExpression: options.projection,
+      Limit: options.limit,
+      ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: partition, sortAttribute: 'gsi1sk' }),
+    }),
+  );
+  return { items: result.Items ?? [], nextCursor: encodeCursor(result.LastEvaluatedKey) };
+}
 
 /**
  * Every item of one partition whose sort key starts with `prefix`, following pages. Only for

@@ -33,6 +33,7 @@ export const API_ROUTES: readonly RouteDefinition[] = [
   { method: 'GET', path: '/api/v1/users/me/limits', auth: 'user' },
   { method: 'PUT', path: '/api/v1/admin/users/{id}/plan', auth: 'user' },
   { method: 'PUT', path: '/api/v1/admin/users/{id}/limits', auth: 'user' },
+  { method: 'GET', path: '/api/v1/spaces', auth: 'user' },
   { method: 'PUT', path: '/api/v1/spaces/{id}', auth: 'user' },
   { method: 'GET', path: '/api/v1/spaces/{id}/quota', auth: 'user' },
   { method: 'GET', path: '/api/v1/spaces/{id}/ledger', auth: 'user' },

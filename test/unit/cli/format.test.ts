@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchProgressLine, batchReportText, deadlineAnswer, formatDuration, queueStatusText, repositoryLines, styleFor, table, taskTable } from '../../../cli/format.js';
+import { batchProgressLine, batchReportText, deadlineAnswer, queueStatusText, repositoryLines, styleFor, table, taskTable } from '../../../cli/format.js';
 import { taskResponseSchema } from '../../../src/tasks/responses.js';
 import type { Schemas, Task } from '../../../src/client/client.js';
 
@@ -16,15 +16,6 @@ describe('terminal style', () => {
   ])('a TTY %s with env %j colours: %s', (isTTY, env, color) => {
     expect(styleFor({ isTTY }, env as NodeJS.ProcessEnv).color).toBe(color);
   });
-});
-
-describe('formatDuration', () => {
-  it.each([
-    [41_000, '41s'],
-    [723_000, '12m 03s'],
-    [3_900_000, '1h 05m'],
-    [-5, '0s'],
-  ])('%d ms is %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 });
 
 describe('the task table', () => {

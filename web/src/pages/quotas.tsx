@@ -44,15 +44,6 @@ export function quotaBanners(quotas: SpaceQuota[]) {
 const remainingText = (what: string, window: { remaining: number | null; limit: number | null; used: number }) =>
   window.limit === null ? `${what} credits: no limit (${window.used} used)` : `${what} credits ${window.remaining ?? 0}/${window.limit} remaining`;
 
-const STORAGE_KEY = 'nightshift.spaces';
-const rememberedSpaces = (): string[] => {
-  try {
-    return (JSON.parse(localStorage.getItem(STORAGE_KEY) ?? '[]') as unknown[]).filter((s): s is string => typeof s === 'string');
-  } catch {
-    return [];
-  }
-};
-
 function RequestOverride({ spaceId }: { spaceId: string }) {
   const session = useSession();
   const [amount, setAmount] = useState('10');
@@ -104,12 +95,12 @@ function RequestOverride({ spaceId }: { spaceId: string }) {
   );
 }
 
-function SpaceQuotaCard({ quota, focus }: { quota: SpaceQuota; focus: boolean }) {
+function SpaceQuotaCard({ quota, name, focus }: { quota: SpaceQuota; name: string | undefined; focus: boolean }) {
   const weeklyWarn = quota.status === 'WARNING' || weeklyShare(quota) >= WEEKLY_WARNING_SHARE;
   return (
     <li class="card" aria-label={`Space ${quota.space_id}`}>
       <div class="card-head">
-        <h3>{quota.space_id}</h3>
+        <h3>{name && name !== quota.space_id ? `${name} (${quota.space_id})` : quota.space_id}</h3>
         {quota.status === 'BLOCKED' ? (
           <BadgeView badge={{ icon: '🚫', label: 'Blocked (over quota)', tone: 'red' }} />
         ) : weeklyWarn ? (
@@ -132,27 +123,33 @@ function SpaceQuotaCard({ quota, focus }: { quota: SpaceQuota; focus: boolean })
   );
 }
 
+/** The spaces to show: the personal one, every space the user owns or is a member of, and one asked for by link. */
+async function spacesToShow(client: Session['client'], userId: string | null, focusSpace: string | undefined): Promise<{ ids: string[]; names: Map<string, string> }> {
+  const names = new Map<string, string>();
+  for await (const space of client.allSpaces({ limit: 100 })) names.set(space.id, space.name);
+  const ids = [...new Set([...(userId ? [`personal:${userId}`] : []), ...names.keys(), ...(focusSpace ? [focusSpace] : [])])];
+  return { ids, names };
+}
+
 export function QuotasPage({ focusSpace }: { focusSpace?: string }) {
   const { client, userId } = useSession();
-  const [extra, setExtra] = useState<string[]>(rememberedSpaces);
-  const [adding, setAdding] = useState('');
   const { data, error } = usePolling(async () => {
-    const page = await client.listTasks({ limit: 100 });
-    const ids = [...new Set([...(userId ? [`personal:${userId}`] : []), ...page.items.map((t) => t.space_id), ...extra, ...(focusSpace ? [focusSpace] : [])])];
+    const { ids, names } = await spacesToShow(client, userId, focusSpace);
     const answers = await Promise.all(ids.map((id) => client.spaceQuota(id).then((q) => q, (e: unknown) => ({ id, error: errorText(e) }))));
-    return answers;
-  }, 3000, [extra.join(','), focusSpace]);
+    return { answers, names };
+  }, 3000, [focusSpace]);
 
-  const quotas = (data ?? []).filter((a): a is SpaceQuota => 'space_id' in a);
-  const failures = (data ?? []).filter((a): a is { id: string; error: string } => 'error' in a);
+  const quotas = (data?.answers ?? []).filter((a): a is SpaceQuota => 'space_id' in a);
+  const failures = (data?.answers ?? []).filter((a): a is { id: string; error: string } => 'error' in a);
   return (
     <>
       <h1>Quotas</h1>
       <ErrorBanner error={error} />
       {quotaBanners(quotas)}
+      <p>Your personal space and every space you own or are a member of.</p>
       <ul class="cards">
         {quotas.map((q) => (
-          <SpaceQuotaCard key={q.space_id} quota={q} focus={q.space_id === focusSpace} />
+          <SpaceQuotaCard key={q.space_id} quota={q} name={data?.names.get(q.space_id)} focus={q.space_id === focusSpace} />
         ))}
       </ul>
       {failures.map((f) => (
@@ -160,22 +157,6 @@ export function QuotasPage({ focusSpace }: { focusSpace?: string }) {
           {f.id}: {f.error}
         </Banner>
       ))}
-      <form
-        class="inline"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const id = adding.trim();
-          if (!id) return;
-          const next = [...new Set([...extra, id])];
-          localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
-          setExtra(next);
-          setAdding('');
-        }}
-      >
-        <label for="add-space">Show another space</label>
-        <input id="add-space" value={adding} onInput={(e) => setAdding(e.currentTarget.value)} placeholder="marketing" />
-        <button type="submit">Show space</button>
-      </form>
     </>
   );
 }
