@@ -4,6 +4,7 @@ import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
 import type { Batch, BatchOccurrence } from './batch.js';
 import type { TaskCreate } from '../tasks/schemas.js';
+import { BATCH_GET_MAX_KEYS, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 
@@ -194,18 +195,16 @@ export interface BatchPage {
 
 /** A user's batches, newest first. */
 export async function listUserBatches(userId: string, options: { limit: number; cursor?: string }): Promise<BatchPage> {
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'byUser',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': `USER#${userId}#BATCHES` },
-      ScanIndexForward: false,
-      Limit: options.limit,
-      ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: `USER#${userId}#BATCHES`, sortAttribute: 'gsi1sk' }),
-    }),
-  );
-  return { batches: (result.Items ?? []).map(fromHeader), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  // Keys-only index: the page's batches come from one BatchGetItem.
+  const result = await queryWholeItems({
+    IndexName: 'byUser',
+    KeyConditionExpression: 'gsi1pk = :p',
+    ExpressionAttributeValues: { ':p': `USER#${userId}#BATCHES` },
+    ScanIndexForward: false,
+    Limit: Math.min(options.limit, BATCH_GET_MAX_KEYS),
+    ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: `USER#${userId}#BATCHES`, sortAttribute: 'gsi1sk' }),
+  });
+  return { batches: result.Items.map(fromHeader), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
 
 /** Active recurring batches whose next occurrence is due by `now` (the local scheduler's view). */

@@ -1,6 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
+import { BATCH_GET_MAX_KEYS, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import type { Project } from './project.js';
 
@@ -63,15 +64,13 @@ export async function deleteProject(projectId: string, ownerId: string): Promise
 
 export async function listOwnProjects(ownerId: string, options: { limit: number; cursor?: string }): Promise<{ projects: Project[]; nextCursor: string | null }> {
   const partition = listPartition(ownerId);
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: 'byUser',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      Limit: options.limit,
-      ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: partition, sortAttribute: 'gsi1sk' }),
-    }),
-  );
-  return { projects: (result.Items ?? []).map(toProject), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  // Keys-only index: the page's projects come from one BatchGetItem.
+  const result = await queryWholeItems({
+    IndexName: 'byUser',
+    KeyConditionExpression: 'gsi1pk = :p',
+    ExpressionAttributeValues: { ':p': partition },
+    Limit: Math.min(options.limit, BATCH_GET_MAX_KEYS),
+    ExclusiveStartKey: decodeCursor(options.cursor, { partitionAttribute: 'gsi1pk', partitionValue: partition, sortAttribute: 'gsi1sk' }),
+  });
+  return { projects: result.Items.map(toProject), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
