@@ -174,8 +174,16 @@ export async function* pendingTaskPages(userId: string, pageSizes: readonly numb
   } while (start);
 }
 
+/** A due task whose item could not be read this pass (the sweeper reports it and retries next pass). */
+export interface UnreadableTask {
+  id: string;
+  unreadable: unknown;
+}
+
+export type DueTask = Task | UnreadableTask;
+
 /** Active tasks whose sweep deadline has passed, earliest first (every shard, merged), up to `limit`. */
-export async function listDueActiveTasks(now: Date, limit: number): Promise<Task[]> {
+export async function listDueActiveTasks(now: Date, limit: number): Promise<DueTask[]> {
   const shards = getConfig().schedulerShards;
   const pages = await Promise.all(
     shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random)).map(async (partition) => {
@@ -196,8 +204,24 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<Task
   // one BatchGetItem. One that has left the due index since is left out; the sweeper re-checks
   // the rest (status, deadline, attempt) and its writes are conditional.
   const entries = mergeBySortKey(pages, 'duesk', Math.min(limit, BATCH_GET_MAX_KEYS));
-  const items = await batchGetInOrder(entries, { consistent: true });
-  return items.filter((item) => item.duepk !== undefined).map(fromItem);
+  const items = await batchGetInOrder(entries, { consistent: true }).catch(async () => {
+    // One task that cannot be read must not hide the others: read them one by one, and hand the
+    // sweeper each failure as an unreadable task of its own (reported, retried next pass).
+    const reads = await Promise.allSettled(
+      entries.map(async (entry) => {
+        const result = await ddb().send(new GetCommand({ TableName: getConfig().tableName, Key: { pk: entry.pk, sk: entry.sk }, ConsistentRead: true }));
+        return result.Item;
+      }),
+    );
+    return reads.flatMap((read, i): Record<string, unknown>[] => {
+      if (read.status === 'fulfilled') return read.value ? [read.value] : [];
+      return [{ ...entries[i], unreadable: read.reason as unknown }];
+    });
+  });
+  return items.flatMap((item): DueTask[] => {
+    if ('unreadable' in item) return [{ id: String(item.pk).slice('TASK#'.length), unreadable: item.unreadable }];
+    return item.duepk !== undefined ? [fromItem(item)] : [];
+  });
 }
 
 /**
