@@ -142,7 +142,7 @@ export const MAX_PENDING_READ = 10_000;
 export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ): Promise<Task[]> {
   const tasks: Task[] = [];
   for await (const page of pendingTaskPages(userId, [Math.min(limit, BATCH_GET_MAX_KEYS)])) {
-    tasks.push(...page);
+    tasks.push(...page.tasks);
     if (tasks.length >= limit) break;
   }
   return tasks.slice(0, limit);
@@ -152,9 +152,14 @@ export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ)
  * A user's pending tasks in claim order, one page at a time: page i holds up to `pageSizes[i]`
  * tasks (at most 100; the last size repeats), so a caller that usually needs the first few reads
  * only those. The index is keys only: each page is one Query and one strongly consistent
- * BatchGetItem, so a task is as fresh as the table; one no longer pending is left out.
+ * BatchGetItem, so a task is as fresh as the table; one no longer pending is left out. The first
+ * page's BatchGetItem also reads the items at `alsoGet` (the claim's account), returned as `also`.
  */
-export async function* pendingTaskPages(userId: string, pageSizes: readonly number[]): AsyncGenerator<Task[]> {
+export async function* pendingTaskPages(
+  userId: string,
+  pageSizes: readonly number[],
+  alsoGet: readonly Record<string, unknown>[] = [],
+): AsyncGenerator<{ tasks: Task[]; also: Record<string, unknown>[] }> {
   let start: Record<string, unknown> | undefined;
   let page = 0;
   do {
@@ -163,13 +168,13 @@ export async function* pendingTaskPages(userId: string, pageSizes: readonly numb
         IndexName: 'pending',
         KeyConditionExpression: 'pendpk = :p',
         ExpressionAttributeValues: { ':p': `PENDING#${userId}` },
-        Limit: Math.min(pageSizes[Math.min(page, pageSizes.length - 1)] ?? BATCH_GET_MAX_KEYS, BATCH_GET_MAX_KEYS),
+        Limit: Math.min(pageSizes[Math.min(page, pageSizes.length - 1)] ?? BATCH_GET_MAX_KEYS, BATCH_GET_MAX_KEYS - (page === 0 ? alsoGet.length : 0)),
         ExclusiveStartKey: start,
       },
-      { consistent: true },
+      { consistent: true, alsoGet: page === 0 ? alsoGet : [] },
     );
     page += 1;
-    yield (result.Items ?? []).map(fromItem);
+    yield { tasks: result.Items.map(fromItem), also: result.Also };
     start = result.LastEvaluatedKey;
   } while (start);
 }

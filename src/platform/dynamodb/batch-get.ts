@@ -48,6 +48,8 @@ export async function batchGetInOrder(keys: readonly Item[], options: { consiste
 
 export interface WholeItemPage {
   Items: Item[];
+  /** The items at `alsoGet`'s keys (those that exist), read in the same BatchGetItem. */
+  Also: Item[];
   LastEvaluatedKey?: Item;
 }
 
@@ -57,16 +59,23 @@ export interface WholeItemPage {
  * behind the table, so an item that has since left the queried index partition (another status,
  * no longer pending, no longer due) is left out; what else changed is the caller's to re-check,
  * and the conditions on its writes keep it exact. Pages follow the index (LastEvaluatedKey).
+ * `alsoGet` adds other items' keys to the same BatchGetItem (the claim reads the account so).
  */
-export async function queryWholeItems(input: Omit<QueryCommandInput, 'TableName'> & { IndexName: string; Limit: number }, options: { consistent?: boolean } = {}): Promise<WholeItemPage> {
-  if (input.Limit > BATCH_GET_MAX_KEYS) throw new Error(`queryWholeItems pages hold at most ${BATCH_GET_MAX_KEYS} items, asked for ${input.Limit}`);
+export async function queryWholeItems(
+  input: Omit<QueryCommandInput, 'TableName'> & { IndexName: string; Limit: number },
+  options: { consistent?: boolean; alsoGet?: readonly Item[] } = {},
+): Promise<WholeItemPage> {
+  const also = options.alsoGet ?? [];
+  if (input.Limit + also.length > BATCH_GET_MAX_KEYS) throw new Error(`queryWholeItems reads at most ${BATCH_GET_MAX_KEYS} items at once, asked for ${input.Limit} + ${also.length}`);
   const index = indexDefinition(MAIN_TABLE, input.IndexName);
   const page = await ddb().send(new QueryCommand({ ...input, TableName: getConfig().tableName }));
   const entries = page.Items ?? [];
-  const items = await batchGetInOrder(entries, options);
+  const alsoIds = new Set(also.map(id));
+  const items = await batchGetInOrder([...entries.filter((entry) => !alsoIds.has(id(entry))), ...also], options);
   const partitionOf = new Map(entries.map((entry) => [id(entry), entry[index.partitionKey]]));
   return {
-    Items: items.filter((item) => item[index.partitionKey] === partitionOf.get(id(item))),
+    Items: items.filter((item) => !alsoIds.has(id(item)) && item[index.partitionKey] === partitionOf.get(id(item))),
+    Also: items.filter((item) => alsoIds.has(id(item))),
     ...(page.LastEvaluatedKey ? { LastEvaluatedKey: page.LastEvaluatedKey } : {}),
   };
 }
