@@ -37,7 +37,9 @@ const buildTable = (scope: Construct, definition: TableDefinition, deletionProte
       indexName: index.name,
       partitionKey: stringKey(index.partitionKey),
       sortKey: stringKey(index.sortKey),
-      projectionType: dynamodb.ProjectionType.ALL,
+      ...(index.projection.type === 'INCLUDE'
+        ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection.attributes] }
+        : { projectionType: dynamodb.ProjectionType.KEYS_ONLY }),
     });
   }
   return table;

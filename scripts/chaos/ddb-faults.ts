@@ -1,7 +1,7 @@
 import { DynamoDBClient, ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, type DynamoDBDocumentClient as DocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../../src/platform/aws.js';
-import { MAIN_TABLE } from '../../src/platform/resources.js';
+import { MAIN_TABLE, projectedAttributes } from '../../src/platform/resources.js';
 import type { Random } from './random.js';
 
 /*
@@ -260,7 +260,11 @@ export class LaggedIndexView {
     const evaluated = matching.slice(from, input.Limit ? from + input.Limit : undefined);
     const more = from + evaluated.length < matching.length;
     const last = evaluated.at(-1);
-    const items = evaluated.filter((item) => filters.every((c) => holds(item, c)));
+    // An index entry carries only its projection (keys and included attributes), as on AWS.
+    const projected = projectedAttributes(MAIN_TABLE, index);
+    const items = evaluated
+      .map((item) => Object.fromEntries(projected.filter((name) => item[name] !== undefined).map((name) => [name, item[name]])))
+      .filter((item) => filters.every((c) => holds(item, c)));
     return {
       Items: items,
       Count: items.length,

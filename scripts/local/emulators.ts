@@ -4,11 +4,16 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  ScanCommand,
   UpdateTimeToLiveCommand,
+  type AttributeValue,
+  type GlobalSecondaryIndexDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
@@ -18,7 +23,7 @@ import { resetAwsClients } from '../../src/platform/aws.js';
 import { installSandboxProviders } from '../../src/sandbox/current.js';
 import { providerFromEnvironment } from '../../src/sandbox/from-environment.js';
 import { resetConfigCache } from '../../src/platform/config.js';
-import { ENV, MAIN_TABLE, NOTIFY_QUEUE, spawnQueueDefinition, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
+import { apiProjection, ENV, MAIN_TABLE, NOTIFY_QUEUE, spawnQueueDefinition, WAKE_QUEUE, type QueueDefinition, type TableDefinition } from '../../src/platform/resources.js';
 import { spawnTimings, type SpawnProviderName } from '../../src/scheduling/spawn-timings.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -216,9 +221,30 @@ export async function ensureBucket(endpoint: string, bucket: string): Promise<vo
   }
 }
 
-/** Creates the table from its one definition (idempotent: an existing table is kept). */
-export async function ensureTable(endpoint: string, tableName: string, table: TableDefinition = MAIN_TABLE): Promise<void> {
+/**
+ * Creates the table from its one definition. An existing table is kept when its indexes are the
+ * definition's (names, keys, projections); one left by an older definition on a persistent data
+ * dir (e.g. indexes that projected ALL) is migrated: its items are read, the table is recreated
+ * as defined, and the items are written back, so `npm start` on an old data dir keeps its data.
+ */
+export async function ensureTable(endpoint: string, tableName: string, table: TableDefinition = MAIN_TABLE): Promise<'created' | 'kept' | 'migrated'> {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    if (await createTable(client, tableName, table)) return 'created';
+    const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (indexesMatch(described.Table?.GlobalSecondaryIndexes ?? [], table)) return 'kept';
+    const items = await scanAll(client, tableName);
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+    await createTable(client, tableName, table);
+    for (let i = 0; i < items.length; i += 25) await writeAll(client, tableName, items.slice(i, i + 25));
+    return 'migrated';
+  } finally {
+    client.destroy();
+  }
+}
+
+/** True when created, false when a table of that name exists. */
+async function createTable(client: DynamoDBClient, tableName: string, table: TableDefinition): Promise<boolean> {
   const attributes = new Set<string>([table.partitionKey, table.sortKey]);
   for (const index of table.indexes) {
     attributes.add(index.partitionKey);
@@ -240,20 +266,58 @@ export async function ensureTable(endpoint: string, tableName: string, table: Ta
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: apiProjection(index),
         })),
       }),
     );
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: tableName,
-        TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
-      }),
-    );
   } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  } finally {
-    client.destroy();
+    if (error instanceof ResourceInUseException) return false;
+    throw error;
+  }
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+    }),
+  );
+  return true;
+}
+
+/** The described indexes are exactly the definition's: same names, keys and projections. */
+export function indexesMatch(described: readonly GlobalSecondaryIndexDescription[], table: TableDefinition): boolean {
+  if (described.length !== table.indexes.length) return false;
+  return table.indexes.every((index) => {
+    const found = described.find((candidate) => candidate.IndexName === index.name);
+    if (!found) return false;
+    const keyOf = (type: string) => found.KeySchema?.find((element) => element.KeyType === type)?.AttributeName;
+    const wanted = apiProjection(index);
+    return (
+      keyOf('HASH') === index.partitionKey &&
+      keyOf('RANGE') === index.sortKey &&
+      found.Projection?.ProjectionType === wanted.ProjectionType &&
+      [...(found.Projection?.NonKeyAttributes ?? [])].sort().join(',') === [...(wanted.NonKeyAttributes ?? [])].sort().join(',')
+    );
+  });
+}
+
+async function scanAll(client: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+async function writeAll(client: DynamoDBClient, tableName: string, items: Record<string, AttributeValue>[]): Promise<void> {
+  let requests = items.map((item) => ({ PutRequest: { Item: item } }));
+  for (let attempt = 0; requests.length > 0; attempt += 1) {
+    if (attempt > 8) throw new Error(`could not write ${requests.length} items back into ${tableName}`);
+    const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
+    requests = (result.UnprocessedItems?.[tableName] ?? []).flatMap((request) => (request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : []));
+    if (requests.length > 0) await new Promise((done) => setTimeout(done, 50 * 2 ** attempt));
   }
 }
 

@@ -71,7 +71,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const prefix = options.namePrefix ?? 'nightshift';
     const tableName = `${prefix}-main`;
     Object.assign(process.env, emulatorEnvironment(endpoints.dynamodb, endpoints.sqs, endpoints.s3));
-    await ensureTable(endpoints.dynamodb, tableName);
+    if ((await ensureTable(endpoints.dynamodb, tableName)) === 'migrated') {
+      options.log?.(`table ${tableName}: its indexes were an older definition's; recreated as defined, items kept`);
+    }
     const queues = await ensureQueues(endpoints.sqs, prefix);
     if (endpoints.s3) {
       await ensureBucket(endpoints.s3, artifactBucketName(prefix));

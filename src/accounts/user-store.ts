@@ -13,13 +13,16 @@ import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../sch
  * n is the user's shard (src/scheduling/shards.ts, SCHEDULER_SHARDS); readers query every shard.
  */
 const key = (userId: string) => ({ pk: `USER#${userId}`, sk: 'PROFILE' });
+/** The account item's key (for reading it in one BatchGetItem with other items). */
+export const userItemKey = key;
 const INDEX_ATTRIBUTES = ['readypk', 'readysk', 'duepk', 'duesk', 'blocked_reason', 'pk', 'sk'] as const;
 
 export interface StoredUser extends UserAccount {
   blocked_reason: string | null;
 }
 
-function toAccount(item: Record<string, unknown>): StoredUser {
+/** The account an item read from the table holds (a BatchGetItem of its `userItemKey`). */
+export function toAccount(item: Record<string, unknown>): StoredUser {
   const copy: Record<string, unknown> = { ...item };
   for (const attribute of INDEX_ATTRIBUTES) delete copy[attribute];
   return { ...(copy as unknown as UserAccount), blocked_reason: (item.blocked_reason as string | undefined) ?? null };

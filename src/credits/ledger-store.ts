@@ -1,6 +1,7 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
+import { BATCH_GET_MAX_KEYS, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 
@@ -121,16 +122,14 @@ export async function listLedger(
     partitionValue: ledgerPartition(spaceId),
     sortAttribute: byCharged ? 'gsi1sk' : 'gsi2sk',
   });
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: byCharged ? 'byUser' : 'byUserStatus',
-      KeyConditionExpression: `${partitionAttribute} = :p`,
-      ExpressionAttributeValues: { ':p': ledgerPartition(spaceId) },
-      ScanIndexForward: false,
-      Limit: options.limit,
-      ExclusiveStartKey: start,
-    }),
-  );
-  return { entries: (result.Items ?? []).map(toEntry), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  // Keys-only index: the page's rows come from one BatchGetItem.
+  const result = await queryWholeItems({
+    IndexName: byCharged ? 'byUser' : 'byUserStatus',
+    KeyConditionExpression: `${partitionAttribute} = :p`,
+    ExpressionAttributeValues: { ':p': ledgerPartition(spaceId) },
+    ScanIndexForward: false,
+    Limit: Math.min(options.limit, BATCH_GET_MAX_KEYS),
+    ExclusiveStartKey: start,
+  });
+  return { entries: result.Items.map(toEntry), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }

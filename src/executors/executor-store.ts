@@ -1,9 +1,10 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
 import type { Task } from '../tasks/task.js';
 import { fromItem, localQueueKey } from '../tasks/task-store.js';
+import { BATCH_GET_MAX_KEYS, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import { queryAllWithPrefix } from '../platform/dynamodb/query.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 
@@ -122,15 +123,16 @@ export function releaseExecutorSlotItem(userId: string, executorId: string): Tra
 
 /** The next tasks routed to the device and waiting for it, in claim order (priority, then age). */
 export async function listQueuedForExecutor(userId: string, executorId: string, limit = 10): Promise<Task[]> {
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
+  // Keys-only index: the tasks come from one BatchGetItem (those no longer queued here are left
+  // out); the lease's conditional write is what decides.
+  const result = await queryWholeItems(
+    {
       IndexName: 'pending',
       KeyConditionExpression: 'pendpk = :p',
       ExpressionAttributeValues: { ':p': localQueueKey(userId, executorId) },
-      Limit: limit,
-    }),
+      Limit: Math.min(limit, BATCH_GET_MAX_KEYS),
+    },
+    { consistent: true },
   );
-  // The index is eventually consistent: the lease's conditional write is what decides.
-  return (result.Items ?? []).map(fromItem);
+  return result.Items.map(fromItem);
 }

@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
 import { ValidationError } from '../platform/errors.js';
+import { BATCH_GET_MAX_KEYS, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 import { sortKeyOf, type OverrideRequest, type OverrideRequestStatus } from './override-request.js';
 
@@ -73,18 +74,17 @@ async function queryNewestFirst(index: 'byUser' | 'byUserStatus', partition: str
   const requests: OverrideRequest[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const result = await ddb().send(
-      new QueryCommand({
-        TableName: getConfig().tableName,
-        IndexName: index,
-        KeyConditionExpression: before ? `${pk} = :p AND ${sk} < :before` : `${pk} = :p`,
-        ExpressionAttributeValues: before ? { ':p': partition, ':before': before } : { ':p': partition },
-        ScanIndexForward: false,
-        Limit: limit - requests.length,
-        ExclusiveStartKey: start,
-      }),
-    );
-    requests.push(...(result.Items ?? []).map(toRequest));
+    // Keys-only index: each page's requests come from one BatchGetItem (one that has left this
+    // status since is left out).
+    const result = await queryWholeItems({
+      IndexName: index,
+      KeyConditionExpression: before ? `${pk} = :p AND ${sk} < :before` : `${pk} = :p`,
+      ExpressionAttributeValues: before ? { ':p': partition, ':before': before } : { ':p': partition },
+      ScanIndexForward: false,
+      Limit: Math.min(limit - requests.length, BATCH_GET_MAX_KEYS),
+      ExclusiveStartKey: start,
+    });
+    requests.push(...result.Items.map(toRequest));
     start = result.LastEvaluatedKey;
   } while (start && requests.length < limit);
   return requests;

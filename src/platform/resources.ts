@@ -7,10 +7,21 @@ import type { SpawnTimings } from '../scheduling/spawn-timings.js';
  * in each capability's `*-store.ts`.
  */
 
+/**
+ * What an index entry carries besides the table's and the index's keys. An index write costs by
+ * the size of that entry, and a table write that changes no projected attribute and no index key
+ * costs the index nothing, so indexes carry only what their queries read; a reader that needs the
+ * whole item fetches it with one BatchGetItem (src/platform/dynamodb/batch-get.ts).
+ */
+export type IndexProjection =
+  | { readonly type: 'KEYS_ONLY' }
+  | { readonly type: 'INCLUDE'; readonly attributes: readonly string[] };
+
 export interface IndexDefinition {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey: string;
+  readonly projection: IndexProjection;
 }
 
 export interface TableDefinition {
@@ -27,19 +38,46 @@ export const MAIN_TABLE: TableDefinition = {
   partitionKey: 'pk',
   sortKey: 'sk',
   indexes: [
-    // A user's tasks, newest first (GET /tasks).
-    { name: 'byUser', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-    // A user's tasks in one status (GET /tasks?status=).
-    { name: 'byUserStatus', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
-    // Sparse: a user's pending tasks in claim order (priority, then age).
-    { name: 'pending', partitionKey: 'pendpk', sortKey: 'pendsk' },
+    // A user's tasks (and batches, projects, ledger rows, override requests), newest first
+    // (GET /tasks). Keys only: the listing reads the page's items with one BatchGetItem.
+    { name: 'byUser', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: { type: 'KEYS_ONLY' } },
+    // A user's tasks in one status (GET /tasks?status=). Keys only, as byUser.
+    { name: 'byUserStatus', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: { type: 'KEYS_ONLY' } },
+    // Sparse: a user's pending tasks in claim order (priority, then age). Keys only: the claim
+    // reads its page of tasks with one BatchGetItem.
+    { name: 'pending', partitionKey: 'pendpk', sortKey: 'pendsk', projection: { type: 'KEYS_ONLY' } },
     // Sparse: users with pending work and a free slot, fewest running first, then least recently served.
-    { name: 'ready', partitionKey: 'readypk', sortKey: 'readysk' },
-    // Sparse: things due at a time (sweeper deadlines, deferred users, batch starts).
-    { name: 'due', partitionKey: 'duepk', sortKey: 'duesk' },
+    { name: 'ready', partitionKey: 'readypk', sortKey: 'readysk', projection: { type: 'INCLUDE', attributes: ['user_id'] } },
+    // Sparse: things due at a time (sweeper deadlines, deferred users, digests, batch starts and
+    // stalled runs): what those queries read; the sweeper reads its tasks with one BatchGetItem.
+    {
+      name: 'due',
+      partitionKey: 'duepk',
+      sortKey: 'duesk',
+      projection: { type: 'INCLUDE', attributes: ['user_id', 'id', 'status', 'next_occurrence_at', 'batch_id', 'key'] },
+    },
   ],
   ttlAttribute: 'expires_at',
 };
+
+/** Every attribute an entry of `index` carries: the table's keys, the index's keys, its projection. */
+export function projectedAttributes(table: TableDefinition, index: IndexDefinition): string[] {
+  const keys = [table.partitionKey, table.sortKey, index.partitionKey, index.sortKey];
+  return [...new Set(index.projection.type === 'INCLUDE' ? [...keys, ...index.projection.attributes] : keys)];
+}
+
+/** The projection as DynamoDB's API spells it (CreateTable, DescribeTable, CloudFormation). */
+export function apiProjection(index: IndexDefinition): { ProjectionType: 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] } {
+  return index.projection.type === 'INCLUDE'
+    ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection.attributes] }
+    : { ProjectionType: 'KEYS_ONLY' };
+}
+
+export function indexDefinition(table: TableDefinition, name: string): IndexDefinition {
+  const index = table.indexes.find((candidate) => candidate.name === name);
+  if (!index) throw new Error(`no index ${name} on table ${table.logicalName}`);
+  return index;
+}
 
 export interface QueueDefinition {
   readonly logicalName: string;

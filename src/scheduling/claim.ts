@@ -10,7 +10,7 @@ import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BA
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
-import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
+import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 
 export interface ClaimOptions {
@@ -193,12 +193,29 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
  */
 const PENDING_PAGES = [5, 100] as const;
 
-async function* pendingInClaimOrder(userId: string): AsyncGenerator<Task> {
-  for await (const page of pendingTaskPages(userId, PENDING_PAGES)) yield* page;
+/**
+ * The user's account and pending tasks in claim order. The account is read in the same
+ * BatchGetItem as the first page of tasks, so a claim is one Query of the pending index, one
+ * BatchGetItem and the transaction: no read of its own for the account, and both as fresh as the
+ * table (strongly consistent), so concurrent orchestrators rarely lose a race on a stale version.
+ */
+async function accountAndPending(userId: string): Promise<{ user: StoredUser | null; tasks: AsyncGenerator<Task> }> {
+  const pages = pendingTaskPages(userId, PENDING_PAGES, [userItemKey(userId)]);
+  const first = await pages.next();
+  const accountItem = first.done ? undefined : first.value.also[0];
+  async function* tasks(): AsyncGenerator<Task> {
+    if (first.done) return;
+    yield* first.value.tasks;
+    for await (const page of pages) yield* page.tasks;
+  }
+  return { user: accountItem ? toAccount(accountItem) : null, tasks: tasks() };
 }
 
-async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date): Promise<Attempt> {
-  let user = stored;
+async function claimForUser(userId: string, options: ClaimOptions, now: Date): Promise<Attempt> {
+  const read = await accountAndPending(userId);
+  // No account: the ready entry outlived it (or lags); nothing to claim for.
+  if (!read.user) return { kind: 'skipped' };
+  let user = read.user;
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const state = schedulingState(user, limits, now);
   if (state.kind !== 'ready') {
@@ -210,7 +227,7 @@ async function claimForUser(stored: StoredUser, options: ClaimOptions, now: Date
   const blockedSpaces = new Map<string, string>();
   let wakeAt: string | null = null;
   let seen = 0;
-  for await (const task of pendingInClaimOrder(user.user_id)) {
+  for await (const task of read.tasks) {
     seen += 1;
     if (task.status !== 'pending' || task.execution_location === 'local') continue;
     if (task.not_before && task.not_before > iso) {
@@ -283,7 +300,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         const now = clock();
         let attempt: Attempt;
         try {
-          attempt = await claimForUser(await getUser(userId, now), options, now);
+          attempt = await claimForUser(userId, options, now);
         } catch (error) {
           failed.add(userId);
           result.failedUsers.push(userId);

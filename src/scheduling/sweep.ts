@@ -41,6 +41,10 @@ export interface SweepResult {
 export async function sweep(now = new Date(), limit = 100): Promise<SweepResult> {
   const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], rerouted: [], failedNoDevice: [], lostSandboxes: [], failedItems: [], promoted: 0, resumedOccurrences: 0 };
   for (const candidate of await listDueActiveTasks(now, limit)) {
+    if ('unreadable' in candidate) {
+      passItemFailed(result, candidate.id, 'task', candidate.unreadable);
+      continue;
+    }
     try {
       await sweepTask(candidate, now, result);
     } catch (error) {

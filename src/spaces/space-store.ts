@@ -2,6 +2,7 @@ import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand } 
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
 import { queryByUserPage } from '../platform/dynamodb/query.js';
+import { batchGetInOrder } from '../platform/dynamodb/batch-get.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 
 /*
@@ -76,23 +77,14 @@ export function membershipChangeItems(spaceId: string, before: readonly string[]
 
 /** One page of the ids of the spaces `userId` owns or is a member of, by id. */
 export async function listMemberSpaceIds(userId: string, options: { limit: number; cursor?: string }): Promise<{ spaceIds: string[]; nextCursor: string | null }> {
-  const page = await queryByUserPage(memberListPartition(userId), { ...options, projection: 'space_id' });
-  return { spaceIds: page.items.map((item) => item.space_id as string), nextCursor: page.nextCursor };
+  // The membership entry's sort key on the index is the space id: the keys alone answer.
+  const page = await queryByUserPage(memberListPartition(userId), { ...options, keysOnly: true });
+  return { spaceIds: page.items.map((item) => item.gsi1sk as string), nextCursor: page.nextCursor };
 }
 
-/** The spaces of `spaceIds` that exist (at most 100 ids), in no particular order. */
+/** The spaces of `spaceIds` that exist (at most 100 ids), in the order of `spaceIds`. */
 export async function getSpaces(spaceIds: readonly string[]): Promise<Space[]> {
-  const tableName = getConfig().tableName;
-  const spaces: Space[] = [];
-  let keys: Record<string, unknown>[] = spaceIds.map((id) => spaceKey(id));
-  for (let round = 0; keys.length > 0 && round < 10; round++) {
-    if (round > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** round));
-    const result = await ddb().send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-    spaces.push(...(result.Responses?.[tableName] ?? []).map(toSpace));
-    keys = result.UnprocessedKeys?.[tableName]?.Keys ?? [];
-  }
-  if (keys.length > 0) throw new Error(`could not read ${keys.length} spaces: DynamoDB left them unprocessed`);
-  return spaces;
+  return (await batchGetInOrder(spaceIds.map((id) => spaceKey(id)), { consistent: true })).map(toSpace);
 }
 
 const toSpace = (item: Record<string, unknown>): Space => {

@@ -3,6 +3,7 @@ import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
 import type { Task, TaskStatus } from './task.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
+import { BATCH_GET_MAX_KEYS, batchGetInOrder, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 import { deviceWaitDeadline, type DeviceWaitLimits } from '../routing/device-wait.js';
 import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../scheduling/shards.js';
@@ -122,17 +123,15 @@ export async function listUserTasks(
     partitionValue: partition,
     sortAttribute: byStatus ? 'gsi2sk' : 'gsi1sk',
   });
-  const result = await ddb().send(
-    new QueryCommand({
-      TableName: getConfig().tableName,
-      IndexName: byStatus ? 'byUserStatus' : 'byUser',
-      KeyConditionExpression: byStatus ? 'gsi2pk = :p' : 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': partition },
-      ScanIndexForward: false,
-      Limit: options.limit,
-      ExclusiveStartKey: start,
-    }),
-  );
+  // Keys-only index: the page's tasks come from one BatchGetItem; one that has left this status since is left out.
+  const result = await queryWholeItems({
+    IndexName: byStatus ? 'byUserStatus' : 'byUser',
+    KeyConditionExpression: byStatus ? 'gsi2pk = :p' : 'gsi1pk = :p',
+    ExpressionAttributeValues: { ':p': partition },
+    ScanIndexForward: false,
+    Limit: Math.min(options.limit, BATCH_GET_MAX_KEYS),
+    ExclusiveStartKey: start,
+  });
   return { tasks: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
 
@@ -142,36 +141,54 @@ export const MAX_PENDING_READ = 10_000;
 /** A user's pending tasks in claim order (priority, then age), up to `limit` (default: all of them). */
 export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ): Promise<Task[]> {
   const tasks: Task[] = [];
-  for await (const page of pendingTaskPages(userId, [limit])) tasks.push(...page);
+  for await (const page of pendingTaskPages(userId, [Math.min(limit, BATCH_GET_MAX_KEYS)])) {
+    tasks.push(...page.tasks);
+    if (tasks.length >= limit) break;
+  }
   return tasks.slice(0, limit);
 }
 
 /**
  * A user's pending tasks in claim order, one page at a time: page i holds up to `pageSizes[i]`
- * tasks (the last size repeats), so a caller that usually needs the first few reads only those.
+ * tasks (at most 100; the last size repeats), so a caller that usually needs the first few reads
+ * only those. The index is keys only: each page is one Query and one strongly consistent
+ * BatchGetItem, so a task is as fresh as the table; one no longer pending is left out. The first
+ * page's BatchGetItem also reads the items at `alsoGet` (the claim's account), returned as `also`.
  */
-export async function* pendingTaskPages(userId: string, pageSizes: readonly number[]): AsyncGenerator<Task[]> {
+export async function* pendingTaskPages(
+  userId: string,
+  pageSizes: readonly number[],
+  alsoGet: readonly Record<string, unknown>[] = [],
+): AsyncGenerator<{ tasks: Task[]; also: Record<string, unknown>[] }> {
   let start: Record<string, unknown> | undefined;
   let page = 0;
   do {
-    const result = await ddb().send(
-      new QueryCommand({
-        TableName: getConfig().tableName,
+    const result = await queryWholeItems(
+      {
         IndexName: 'pending',
         KeyConditionExpression: 'pendpk = :p',
         ExpressionAttributeValues: { ':p': `PENDING#${userId}` },
-        Limit: pageSizes[Math.min(page, pageSizes.length - 1)],
+        Limit: Math.min(pageSizes[Math.min(page, pageSizes.length - 1)] ?? BATCH_GET_MAX_KEYS, BATCH_GET_MAX_KEYS - (page === 0 ? alsoGet.length : 0)),
         ExclusiveStartKey: start,
-      }),
+      },
+      { consistent: true, alsoGet: page === 0 ? alsoGet : [] },
     );
     page += 1;
-    yield (result.Items ?? []).map(fromItem);
+    yield { tasks: result.Items.map(fromItem), also: result.Also };
     start = result.LastEvaluatedKey;
   } while (start);
 }
 
+/** A due task whose item could not be read this pass (the sweeper reports it and retries next pass). */
+export interface UnreadableTask {
+  id: string;
+  unreadable: unknown;
+}
+
+export type DueTask = Task | UnreadableTask;
+
 /** Active tasks whose sweep deadline has passed, earliest first (every shard, merged), up to `limit`. */
-export async function listDueActiveTasks(now: Date, limit: number): Promise<Task[]> {
+export async function listDueActiveTasks(now: Date, limit: number): Promise<DueTask[]> {
   const shards = getConfig().schedulerShards;
   const pages = await Promise.all(
     shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random)).map(async (partition) => {
@@ -181,14 +198,35 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<Task
           IndexName: 'due',
           KeyConditionExpression: 'duepk = :p AND duesk <= :now',
           ExpressionAttributeValues: { ':p': partition, ':now': `${now.toISOString()}#\uffff` },
-          Limit: limit,
+          ProjectionExpression: 'pk, sk, duepk, duesk',
+          Limit: Math.min(limit, BATCH_GET_MAX_KEYS),
         }),
       );
       return result.Items ?? [];
     }),
   );
-  // The index is eventually consistent: re-read each task before acting on it.
-  return mergeBySortKey(pages, 'duesk', limit).map(fromItem);
+  // The index carries keys: the earliest `limit` tasks are read whole, strongly consistent, with
+  // one BatchGetItem. One that has left the due index since is left out; the sweeper re-checks
+  // the rest (status, deadline, attempt) and its writes are conditional.
+  const entries = mergeBySortKey(pages, 'duesk', Math.min(limit, BATCH_GET_MAX_KEYS));
+  const items = await batchGetInOrder(entries, { consistent: true }).catch(async () => {
+    // One task that cannot be read must not hide the others: read them one by one, and hand the
+    // sweeper each failure as an unreadable task of its own (reported, retried next pass).
+    const reads = await Promise.allSettled(
+      entries.map(async (entry) => {
+        const result = await ddb().send(new GetCommand({ TableName: getConfig().tableName, Key: { pk: entry.pk, sk: entry.sk }, ConsistentRead: true }));
+        return result.Item;
+      }),
+    );
+    return reads.flatMap((read, i): Record<string, unknown>[] => {
+      if (read.status === 'fulfilled') return read.value ? [read.value] : [];
+      return [{ ...entries[i], unreadable: read.reason as unknown }];
+    });
+  });
+  return items.flatMap((item): DueTask[] => {
+    if ('unreadable' in item) return [{ id: String(item.pk).slice('TASK#'.length), unreadable: item.unreadable }];
+    return item.duepk !== undefined ? [fromItem(item)] : [];
+  });
 }
 
 /**
@@ -202,18 +240,20 @@ export async function listRunningTasks(limit: number): Promise<Task[]> {
   for (const partition of shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random))) {
     let start: Record<string, unknown> | undefined;
     do {
-      const result = await ddb().send(
-        new QueryCommand({
-          TableName: getConfig().tableName,
+      // `status` is projected, so the filter runs on the index; the page's tasks are then read whole.
+      const result = await queryWholeItems(
+        {
           IndexName: 'due',
           KeyConditionExpression: 'duepk = :p',
           FilterExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':p': partition, ':running': 'running' },
+          Limit: BATCH_GET_MAX_KEYS,
           ExclusiveStartKey: start,
-        }),
+        },
+        { consistent: true },
       );
-      tasks.push(...(result.Items ?? []).map(fromItem));
+      tasks.push(...result.Items.filter((item) => item.status === 'running').map(fromItem));
       start = result.LastEvaluatedKey;
     } while (start && tasks.length < limit);
     if (tasks.length >= limit) break;

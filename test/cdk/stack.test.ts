@@ -5,6 +5,7 @@ import type { NightshiftFunction } from '../../lib/constructs/nightshift-functio
 import { InvalidStackConfigError, resolveConfig } from '../../lib/stack-config.js';
 import { API_ROUTES, routeKey } from '../../src/platform/http/route-table.js';
 import {
+  apiProjection,
   ENV,
   MAIN_TABLE,
   ORCHESTRATOR_TIMEOUT_SECONDS,
@@ -99,7 +100,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: apiProjection(index),
         })),
         BillingMode: 'PAY_PER_REQUEST',
         TimeToLiveSpecification: { AttributeName: MAIN_TABLE.ttlAttribute, Enabled: true },
@@ -107,6 +108,20 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
         DeletionProtectionEnabled: true,
         SSESpecification: { SSEEnabled: true },
       },
+    });
+  });
+
+  it('projects no index ALL: the scheduler indexes carry keys and the few attributes their queries read', () => {
+    const indexes = template.findResources('AWS::DynamoDB::Table');
+    const projections = Object.values(indexes).flatMap((resource) =>
+      ((resource as { Properties: { GlobalSecondaryIndexes: { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[] } }).Properties.GlobalSecondaryIndexes),
+    );
+    expect(Object.fromEntries(projections.map((index) => [index.IndexName, index.Projection]))).toEqual({
+      byUser: { ProjectionType: 'KEYS_ONLY' },
+      byUserStatus: { ProjectionType: 'KEYS_ONLY' },
+      pending: { ProjectionType: 'KEYS_ONLY' },
+      ready: { ProjectionType: 'INCLUDE', NonKeyAttributes: expect.arrayContaining(['user_id']) },
+      due: { ProjectionType: 'INCLUDE', NonKeyAttributes: expect.arrayContaining(['user_id', 'status', 'next_occurrence_at', 'batch_id', 'key']) },
     });
   });
 
