@@ -167,7 +167,7 @@ export function benchRows(config: BenchConfig, d: BenchReport['details']): Bench
     { id: 'lifecycle.rcu', section: 'lifecycle', metric: 'consumed read capacity per lifecycle', value: c.total.readUnits, unit: 'RCU' },
     { id: 'lifecycle.wcu', section: 'lifecycle', metric: 'consumed write capacity per lifecycle', value: c.total.writeUnits, unit: 'WCU' },
   );
-  const hot = hotKeyPerClaim(c, getConfig().schedulerShards);
+  const hot = hotKeyPerClaim(c, { scheduler: getConfig().schedulerShards, sweep: getConfig().sweepShards });
   rows.push(
     {
       id: 'scale.hot_key_wcu_per_claim',

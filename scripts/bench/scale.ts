@@ -5,8 +5,15 @@ import type { LifecycleCost } from './lifecycle.js';
  * throttles, and what a task lifecycle costs at on-demand prices (docs/performance.md, "Capacity").
  */
 
-/** Indexes whose partition keys are shared by every user (sharded SCHEDULER_SHARDS ways). */
-const SHARED_KEY_INDEXES: Record<string, string> = { ready: 'READY#<n>', due: 'SWEEP#<n> / DEFERRED#<n>' };
+/**
+ * Indexes whose partition keys are shared by every user, and which shard count spreads them: READY
+ * (SCHEDULER_SHARDS), and on `due` the task's sweep deadline SWEEP (SWEEP_SHARDS), which is all a
+ * lifecycle writes there (DEFERRED is written only for users waiting for a time or an hours reset).
+ */
+const SHARED_KEYS: Record<string, { key: string; shards: 'scheduler' | 'sweep' }> = {
+  ready: { key: 'READY#<n>', shards: 'scheduler' },
+  due: { key: 'SWEEP#<n>', shards: 'sweep' },
+};
 
 export interface HotKey {
   key: string;
@@ -21,13 +28,14 @@ export interface HotKey {
  * share that shrinks with the number of users; the shared scheduler keys take 1/shards of their
  * index's writes each (ids hash uniformly). One lifecycle holds one claim.
  */
-export function hotKeyPerClaim(cost: LifecycleCost, shards: number): HotKey | null {
+export function hotKeyPerClaim(cost: LifecycleCost, shardCounts: { scheduler: number; sweep: number }): HotKey | null {
   const byIndex = cost.total.writeUnitsByIndex;
   const indexes = Object.keys(byIndex).filter((name) => name !== 'table');
   if (indexes.length === 0) return null;
   let hottest: HotKey | null = null;
-  for (const [index, key] of Object.entries(SHARED_KEY_INDEXES)) {
-    const wcu = (byIndex[index] ?? 0) / Math.max(1, shards);
+  for (const [index, { key, shards: kind }] of Object.entries(SHARED_KEYS)) {
+    const shards = Math.max(1, shardCounts[kind]);
+    const wcu = (byIndex[index] ?? 0) / shards;
     if (!hottest || wcu > hottest.wcu) hottest = { key: `${index} ${key} (${shards} shards)`, wcu, breakdown: '' };
   }
   if (!hottest) return null;

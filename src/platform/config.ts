@@ -28,6 +28,7 @@ const configSchema = z.object({
   LOCAL_LEASE_TIMEOUT: intInRange('LOCAL_LEASE_TIMEOUT', 60, 86_400, 600),
   LOCAL_MAX_WAIT: intInRange('LOCAL_MAX_WAIT', 600, 604_800, 86_400),
   SCHEDULER_SHARDS: intInRange('SCHEDULER_SHARDS', 1, 64, 8),
+  SWEEP_SHARDS: intInRange('SWEEP_SHARDS', 1, 256, 32),
   [ENV.tableName]: z.string().min(1).default('nightshift'),
   [ENV.spawnQueueUrl]: z.string().default(''),
   [ENV.spawnDlqUrl]: z.string().default(''),
@@ -56,8 +57,14 @@ export interface AppConfig {
   localLeaseTimeoutSeconds: number;
   /** A `local`-preference task not leased by then fails with NO_LOCAL_EXECUTOR. */
   localMaxWaitSeconds: number;
-  /** Partition keys each of the scheduler's index keys (READY, DEFERRED, SWEEP) is spread over. */
+  /** Partition keys the orchestrator's index keys (READY, DEFERRED) are spread over; every pass reads them all. */
   schedulerShards: number;
+  /**
+   * Partition keys the sweeper's key (SWEEP: every claimed or running task's deadline) is spread
+   * over. Each task writes it four times in its life, so it has more shards than READY; only the
+   * sweeper reads it, once a sweep. Raise it freely; lowering it strands entries above the new count.
+   */
+  sweepShards: number;
   tableName: string;
   spawnQueueUrl: string;
   spawnDlqUrl: string;
@@ -96,6 +103,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): AppConfig {
     localLeaseTimeoutSeconds: c.LOCAL_LEASE_TIMEOUT,
     localMaxWaitSeconds: c.LOCAL_MAX_WAIT,
     schedulerShards: c.SCHEDULER_SHARDS,
+    sweepShards: c.SWEEP_SHARDS,
     tableName: c[ENV.tableName],
     spawnQueueUrl: c[ENV.spawnQueueUrl],
     spawnDlqUrl: c[ENV.spawnDlqUrl],

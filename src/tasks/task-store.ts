@@ -69,7 +69,7 @@ function toItem(task: Task): Record<string, unknown> {
     deviceWait: { leaseTimeoutSeconds: config.localLeaseTimeoutSeconds, maxWaitSeconds: config.localMaxWaitSeconds },
   });
   if (deadline) {
-    item.duepk = shardedKey('SWEEP', task.id, config.schedulerShards);
+    item.duepk = shardedKey('SWEEP', task.id, config.sweepShards);
     item.duesk = `${deadline}#${task.id}`;
   }
   return item;
@@ -189,7 +189,7 @@ export type DueTask = Task | UnreadableTask;
 
 /** Active tasks whose sweep deadline has passed, earliest first (every shard, merged), up to `limit`. */
 export async function listDueActiveTasks(now: Date, limit: number): Promise<DueTask[]> {
-  const shards = getConfig().schedulerShards;
+  const shards = getConfig().sweepShards;
   const pages = await Promise.all(
     shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random)).map(async (partition) => {
       const result = await ddb().send(
@@ -236,27 +236,31 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<DueT
  */
 export async function listRunningTasks(limit: number): Promise<Task[]> {
   const tasks: Task[] = [];
-  const shards = getConfig().schedulerShards;
-  for (const partition of shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random))) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      // `status` is projected, so the filter runs on the index; the page's tasks are then read whole.
-      const result = await queryWholeItems(
-        {
-          IndexName: 'due',
-          KeyConditionExpression: 'duepk = :p',
-          FilterExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':p': partition, ':running': 'running' },
-          Limit: BATCH_GET_MAX_KEYS,
-          ExclusiveStartKey: start,
-        },
-        { consistent: true },
-      );
-      tasks.push(...result.Items.filter((item) => item.status === 'running').map(fromItem));
-      start = result.LastEvaluatedKey;
-    } while (start && tasks.length < limit);
-    if (tasks.length >= limit) break;
-  }
+  const shards = getConfig().sweepShards;
+  const partitions = shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random));
+  // Up to 8 shards at a time: a sweep's round trips do not grow with the shard count.
+  const readShards = async (): Promise<void> => {
+    for (let partition = partitions.shift(); partition !== undefined && tasks.length < limit; partition = partitions.shift()) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        // `status` is projected, so the filter runs on the index; the page's tasks are then read whole.
+        const result = await queryWholeItems(
+          {
+            IndexName: 'due',
+            KeyConditionExpression: 'duepk = :p',
+            FilterExpression: '#s = :running',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':p': partition, ':running': 'running' },
+            Limit: BATCH_GET_MAX_KEYS,
+            ExclusiveStartKey: start,
+          },
+          { consistent: true },
+        );
+        tasks.push(...result.Items.filter((item) => item.status === 'running').map(fromItem));
+        start = result.LastEvaluatedKey;
+      } while (start && tasks.length < limit);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, partitions.length) }, readShards));
   return tasks.slice(0, limit);
 }

@@ -12,6 +12,7 @@ describe('parseConfig', () => {
       localLeaseTimeoutSeconds: 600,
       localMaxWaitSeconds: 86_400,
       schedulerShards: 8,
+      sweepShards: 32,
       sandboxProvider: 'process',
       notificationsAllowLoopback: false,
       notificationsRetryBaseSeconds: 30,
@@ -34,6 +35,8 @@ describe('parseConfig', () => {
     ['NOTIFICATIONS_ALLOW_LOOPBACK', 'yes', 'NOTIFICATIONS_ALLOW_LOOPBACK'],
     ['SCHEDULER_SHARDS', '0', 'SCHEDULER_SHARDS must be an integer from 1 to 64 (got "0")'],
     ['SCHEDULER_SHARDS', '65', 'SCHEDULER_SHARDS must be an integer from 1 to 64'],
+    ['SWEEP_SHARDS', '0', 'SWEEP_SHARDS must be an integer from 1 to 256 (got "0")'],
+    ['SWEEP_SHARDS', '2.5', 'SWEEP_SHARDS must be an integer from 1 to 256'],
   ])('rejects %s=%s naming the variable and its range', (name, value, message) => {
     expect(() => parseConfig({ [name]: value })).toThrow(message);
   });
