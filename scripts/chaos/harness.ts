@@ -337,6 +337,7 @@ class ChaosRun {
             now: () => this.now,
             maxClaims: random.int(1, 10),
             pageSize: random.pick([2, 5, 25]),
+            concurrency: random.pick([1, 2, 4]),
             chargeItems: creditChargeItems,
           });
           this.stats.orchestratorPasses += 1;

@@ -19,6 +19,8 @@ export interface ClaimOptions {
   maxClaims?: number;
   /** Users read from the ready index per round. */
   pageSize?: number;
+  /** Users of a round claimed at once (each its own transaction), in the ready order. */
+  concurrency?: number;
   /**
    * Extra transaction items for a claim (credit charge, ledger row). Throwing
    * `CreditLimitReachedError` holds the task back until the quota frees, another DomainError holds
@@ -26,6 +28,9 @@ export interface ClaimOptions {
    */
   chargeItems?: (task: Task, now: Date) => Promise<TransactItem[]>;
 }
+
+/** Claims a pass makes at once: enough to hide round trips, few enough to keep the ready order. */
+export const DEFAULT_CLAIM_CONCURRENCY = 4;
 
 export interface ClaimResult {
   claimed: Task[];
@@ -285,6 +290,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   const clock = options.now ?? (() => new Date());
   const maxClaims = options.maxClaims ?? 200;
   const pageSize = options.pageSize ?? 25;
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CLAIM_CONCURRENCY);
   const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
   const failed = new Set<string>();
   let emptyRounds = 0;
@@ -294,28 +300,43 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0) break;
     const messages: SpawnMessage[] = [];
-    try {
-      for (const userId of ids) {
-        if (result.claimed.length >= maxClaims) break;
-        const now = clock();
-        let attempt: Attempt;
+    const queue = [...ids];
+    let inFlight = 0;
+    const claimOne = async (userId: string): Promise<void> => {
+      const now = clock();
+      let attempt: Attempt;
+      try {
+        attempt = await claimForUser(userId, options, now);
+      } catch (error) {
+        failed.add(userId);
+        result.failedUsers.push(userId);
+        logger.error('claim failed; the user is retried shortly', { user_id: userId, error });
+        count('PassItemFailures');
+        await deferFailedUser(userId, now);
+        return;
+      }
+      if (attempt.kind === 'claimed') {
+        result.claimed.push(attempt.task);
+        messages.push(attempt.message);
+      } else if (attempt.kind === 'conflict') {
+        result.conflicts += 1;
+      }
+    };
+    // Users are taken in the ready order, `concurrency` at a time: each claim is its own account's
+    // transaction, so claims of different users never wait for each other's round trips.
+    const worker = async (): Promise<void> => {
+      for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
+        if (result.claimed.length + inFlight >= maxClaims) return;
+        inFlight += 1;
         try {
-          attempt = await claimForUser(userId, options, now);
-        } catch (error) {
-          failed.add(userId);
-          result.failedUsers.push(userId);
-          logger.error('claim failed; the user is retried shortly', { user_id: userId, error });
-          count('PassItemFailures');
-          await deferFailedUser(userId, now);
-          continue;
-        }
-        if (attempt.kind === 'claimed') {
-          result.claimed.push(attempt.task);
-          messages.push(attempt.message);
-        } else if (attempt.kind === 'conflict') {
-          result.conflicts += 1;
+          await claimOne(userId);
+        } finally {
+          inFlight -= 1;
         }
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
     } finally {
       // A claimed task must not wait for the stale-claim sweep because something after its claim threw.
       if (messages.length > 0) await sendSpawnMessages(messages);
