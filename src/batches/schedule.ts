@@ -212,7 +212,7 @@ const EVERY_WEEKDAY_OF_MONTH = 0b111111;
 
 function compile(cron: string, timezone: string): CompiledSchedule {
   const fields = cron.split(' ');
-  // Quartz's "no specific value" on a day field; croner reads ? as "now", which no schedule may mean.
+  // ? means any value here (Quartz's "no specific value"); croner reads it as "now", which no schedule may mean.
   const pattern = fields.map((field) => (field === '?' ? '*' : field)).join(' ');
   try {
     if (pattern.includes('?')) throw new Error('? stands alone in its field');
