@@ -1,5 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
-import type { CronExpression } from 'cron-parser';
+import { Cron, CronPattern } from 'croner';
 
 /**
  * Recurrence of a scheduled batch: a 5-field cron (`m h dom mon dow`) read in an IANA time zone.
@@ -38,6 +37,12 @@ const CLOCK_SHIFT_MINUTES = [30, 60, 120] as const;
 /** Occurrences dropped by the DST rules come at most a few per year; this only stops a runaway loop. */
 const MAX_SKIPPED_OCCURRENCES = 1_000;
 const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+/**
+ * How far back `occurrenceAt` looks, widening until it finds an occurrence: from an hour (so a
+ * minutely schedule stays cheap) to 30 years (29 February may be 8 years away, e.g. 2096 to 2104).
+ */
+const OCCURRENCE_LOOK_BACK_MS = [60 * MINUTE_MS, DAY_MS, 8 * DAY_MS, 32 * DAY_MS, 367 * DAY_MS, 2_923 * DAY_MS, 10_958 * DAY_MS];
 
 /**
  * Validates a recurrence and returns it normalised. Rejects (with `InvalidScheduleError`) anything
@@ -47,7 +52,7 @@ const MINUTE_MS = 60_000;
 export function parseSchedule(input: { cron: string; timezone: string }): BatchSchedule {
   const cron = normaliseCron(input.cron);
   const timezone = canonicalTimeZone(input.timezone);
-  const expression = compile(cron, timezone, new Date(0));
+  const expression = compile(cron, timezone);
   assertCanOccur(cron, expression);
   toEventBridgeScheduleExpression(cron);
   return { cron, timezone };
@@ -62,11 +67,14 @@ export function nextOccurrences(schedule: BatchSchedule, after: Date, count: num
   if (!Number.isInteger(count) || count < 0) {
     throw new RangeError(`count must be a non-negative integer, got ${count}`);
   }
-  const expression = compile(schedule.cron, schedule.timezone, after);
+  const expression = compile(schedule.cron, schedule.timezone);
   const occurrences: Date[] = [];
+  let cursor = after;
   let skipped = 0;
   while (occurrences.length < count && skipped <= MAX_SKIPPED_OCCURRENCES) {
-    const candidate = expression.next().toDate();
+    const candidate = expression.job.nextRun(cursor);
+    if (candidate === null) break;
+    cursor = candidate;
     if (isRealOccurrence(expression, schedule.timezone, candidate)) occurrences.push(candidate);
     else skipped += 1;
   }
@@ -79,16 +87,21 @@ export function nextOccurrences(schedule: BatchSchedule, after: Date, count: num
  * Null when the schedule has no occurrence before `at`.
  */
 export function occurrenceAt(schedule: BatchSchedule, at: Date): Date | null {
-  // prev() is strictly before its start, so start one second into at's minute.
-  const expression = compile(schedule.cron, schedule.timezone, new Date(floorToMinute(at) + 1_000));
-  for (let skipped = 0; skipped <= MAX_SKIPPED_OCCURRENCES; skipped += 1) {
-    let candidate: Date;
-    try {
-      candidate = expression.prev().toDate();
-    } catch {
-      return null;
+  // Searched forwards from ever earlier starts: croner's backward search throws on some schedules
+  // (29 February) and finds nothing across some DST gaps, while its forward search is the one it is
+  // built around.
+  const expression = compile(schedule.cron, schedule.timezone);
+  const end = floorToMinute(at);
+  for (const lookBack of OCCURRENCE_LOOK_BACK_MS) {
+    let cursor = new Date(end - lookBack);
+    let latest: Date | null = null;
+    for (;;) {
+      const candidate = expression.job.nextRun(cursor);
+      if (candidate === null || candidate.getTime() > end) break;
+      if (isRealOccurrence(expression, schedule.timezone, candidate)) latest = candidate;
+      cursor = candidate;
     }
-    if (isRealOccurrence(expression, schedule.timezone, candidate)) return candidate;
+    if (latest !== null) return latest;
   }
   return null;
 }
@@ -101,7 +114,7 @@ export function occurrenceAt(schedule: BatchSchedule, at: Date): Date | null {
  */
 export function occurrenceKey(schedule: BatchSchedule, occurrence: Date): string {
   const minute = new Date(floorToMinute(occurrence));
-  const expression = compile(schedule.cron, schedule.timezone, minute);
+  const expression = compile(schedule.cron, schedule.timezone);
   if (!isRealOccurrence(expression, schedule.timezone, minute)) {
     throw new RangeError(
       `${minute.toISOString()} is not an occurrence of "${schedule.cron}" in ${schedule.timezone}`,
@@ -119,7 +132,7 @@ export function occurrenceKey(schedule: BatchSchedule, occurrence: Date): string
  */
 export function toEventBridgeScheduleExpression(cron: string): string {
   const normalised = normaliseCron(cron);
-  const { fields } = compile(normalised, 'UTC', new Date(0));
+  const { fields } = compile(normalised, 'UTC');
   const [dayOfMonth, dayOfWeek] = eventBridgeDays(
     normalised,
     fields.dayOfMonth.isWildcard,
@@ -129,10 +142,10 @@ export function toEventBridgeScheduleExpression(cron: string): string {
     fields.dayOfWeek.nthDay,
   );
   const parts = [
-    numericField(fields.minute.values, 0, 59),
-    numericField(fields.hour.values, 0, 23),
+    numericField(fields.minute, 0, 59),
+    numericField(fields.hour, 0, 23),
     dayOfMonth,
-    numericField(fields.month.values, 1, 12),
+    numericField(fields.month, 1, 12),
     dayOfWeek,
     '*',
   ];
@@ -154,7 +167,7 @@ function normaliseCron(raw: string): string {
       `"${raw.trim()}" has ${parts.length} field(s); a schedule needs 5: ${FIELD_NAMES.join(' ')}`,
     );
   }
-  // cron-parser's H picks a random value; a batch must fire at a time its owner can read.
+  // H (a hash-picked value in some crons) is not a time its owner can read.
   if (parts.some((part) => /(^|[^a-z])h([^a-z]|$)/i.test(part))) {
     throw new InvalidScheduleError('cron', `"${parts.join(' ')}" uses H (a random time); name the time instead`);
   }
@@ -177,22 +190,76 @@ function canonicalTimeZone(raw: string): string {
   return resolved;
 }
 
-function compile(cron: string, timezone: string, currentDate: Date): CronExpression {
+/** One compiled recurrence: croner's iterator in the zone, and the parsed fields read as cron writes them. */
+interface CompiledSchedule {
+  readonly job: Cron;
+  readonly fields: ScheduleFields;
+}
+
+interface ScheduleFields {
+  readonly minute: readonly number[];
+  readonly hour: readonly number[];
+  /** Days 1-31, and 'L' for the last day of the month. */
+  readonly dayOfMonth: { readonly isWildcard: boolean; readonly values: readonly (number | 'L')[] };
+  readonly month: readonly number[];
+  /** Days 0-6 from Sunday, `nL` for the last such day of the month; `nthDay` > 0 for `n#k`. */
+  readonly dayOfWeek: { readonly isWildcard: boolean; readonly values: readonly (number | string)[]; readonly nthDay: number };
+}
+
+/** croner's bit for "last" in a day-of-week entry; bits 1, 2, 4, 8, 16 are the 1st to 5th. */
+const LAST_WEEKDAY_OF_MONTH_BIT = 0b100000;
+const EVERY_WEEKDAY_OF_MONTH = 0b111111;
+
+function compile(cron: string, timezone: string): CompiledSchedule {
+  const fields = cron.split(' ');
+  // ? means any value here (Quartz's "no specific value"); croner reads it as "now", which no schedule may mean.
+  const pattern = fields.map((field) => (field === '?' ? '*' : field)).join(' ');
   try {
-    return CronExpressionParser.parse(cron, { tz: timezone, currentDate, strict: false });
+    if (pattern.includes('?')) throw new Error('? stands alone in its field');
+    if (/w/i.test(pattern.replace(/wed/gi, ''))) throw new Error('W (nearest weekday) is not supported');
+    const options = { mode: '5-part', sloppyRanges: true } as const;
+    const parsed = new CronPattern(pattern, timezone, options);
+    if (parsed.lastWeekday) throw new Error('LW is not supported');
+    const job = new Cron(pattern, { ...options, timezone, domAndDow: false, paused: true });
+    return { job, fields: readFields(parsed) };
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     throw new InvalidScheduleError('cron', `"${cron}" is not a valid cron expression: ${detail}`, { cause: error });
   }
 }
 
-/** cron-parser accepts day/month pairs that never happen (e.g. 31 in February or April) and then returns nonsense. */
-function assertCanOccur(cron: string, expression: CronExpression): void {
+function readFields(pattern: CronPattern): ScheduleFields {
+  const setIndexes = (flags: readonly number[], offset = 0): number[] =>
+    flags.flatMap((flag, index) => (flag === 0 ? [] : [index + offset]));
+  const days: (number | 'L')[] = setIndexes(pattern.day, 1);
+  if (pattern.lastDayOfMonth) days.push('L');
+  const weekdays: (number | string)[] = [];
+  let nthDay = 0;
+  pattern.dayOfWeek.forEach((flag, day) => {
+    if (flag === 0) return;
+    if (flag === EVERY_WEEKDAY_OF_MONTH) weekdays.push(day);
+    else if ((flag & LAST_WEEKDAY_OF_MONTH_BIT) !== 0) weekdays.push(`${day}L`);
+    else {
+      weekdays.push(day);
+      nthDay = Math.log2(flag & -flag) + 1;
+    }
+  });
+  return {
+    minute: setIndexes(pattern.minute),
+    hour: setIndexes(pattern.hour),
+    dayOfMonth: { isWildcard: pattern.starDOM, values: days },
+    month: setIndexes(pattern.month, 1),
+    dayOfWeek: { isWildcard: pattern.starDOW, values: weekdays, nthDay },
+  };
+}
+
+/** A day-of-month that never happens (e.g. 31 in February or April) would make the search run without end. */
+function assertCanOccur(cron: string, expression: CompiledSchedule): void {
   const { dayOfMonth, dayOfWeek, month } = expression.fields;
   if (dayOfMonth.isWildcard || !dayOfWeek.isWildcard) return;
   const days = dayOfMonth.values.filter((day): day is Exclude<typeof day, 'L'> => day !== 'L');
   if (days.length < dayOfMonth.values.length) return;
-  const possible = month.values.some((m) => days.some((day) => day <= (MAX_DAYS_IN_MONTH[m - 1] ?? 31)));
+  const possible = month.some((m) => days.some((day) => day <= (MAX_DAYS_IN_MONTH[m - 1] ?? 31)));
   if (!possible) {
     throw new InvalidScheduleError('cron', `"${cron}" never occurs: none of its days exist in its months`);
   }
@@ -200,10 +267,11 @@ function assertCanOccur(cron: string, expression: CronExpression): void {
 
 /**
  * EventBridge Scheduler skips wall times that do not exist and fires a repeated wall time once;
- * cron-parser moves the first to the next valid time and fires the second twice, so both are filtered.
+ * croner moves the first to the next valid time, so it is filtered, and so is a second firing of
+ * a repeated wall time, whatever the iterator does with it.
  */
-function isRealOccurrence(expression: CronExpression, timezone: string, instant: Date): boolean {
-  if (!expression.includesDate(instant)) return false;
+function isRealOccurrence(expression: CompiledSchedule, timezone: string, instant: Date): boolean {
+  if (!expression.job.match(instant)) return false;
   const wallClock = wallClockMs(instant, timezone);
   return !CLOCK_SHIFT_MINUTES.some(
     (minutes) => wallClockMs(new Date(instant.getTime() - minutes * MINUTE_MS), timezone) === wallClock,
@@ -253,7 +321,7 @@ function eventBridgeDays(
 
   if (dayOfMonthIsWildcard && dayOfWeekIsWildcard) return ['*', '?'];
   if (!dayOfMonthIsWildcard && !dayOfWeekIsWildcard) {
-    // Classic cron (and cron-parser) fires when either day field matches: only "every day" survives.
+    // Classic cron (and croner, with domAndDow off) fires when either day field matches: only "every day" survives.
     if (everyDayOfMonth || everyDayOfWeek) return ['*', '?'];
     throw new InvalidScheduleError(
       'cron',

@@ -46,7 +46,11 @@ describe('Lambda bundle contents', () => {
     expect(functionsWith(/@aws-sdk\/client-s3\//)).toEqual(['api']);
   });
 
-  it('cron and luxon only where batches are created or triggered, and where digests are timed in users\' zones', () => {
-    expect(functionsWith(/node_modules\/(luxon|cron-parser)\//)).toEqual(['api', 'batch-trigger', 'digest-trigger']);
+  it('the cron library only where batches are created or triggered, and where digests are timed in users\' zones', () => {
+    expect(functionsWith(/node_modules\/croner\//)).toEqual(['api', 'batch-trigger', 'digest-trigger']);
+  });
+
+  it('no function carries luxon or cron-parser: croner reads time zones through Intl', () => {
+    expect(functionsWith(/node_modules\/(luxon|cron-parser)\//)).toEqual([]);
   });
 });

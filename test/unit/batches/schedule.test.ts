@@ -204,3 +204,26 @@ describe('toEventBridgeScheduleExpression', () => {
     expect(() => toEventBridgeScheduleExpression(cron)).toThrow(InvalidScheduleError);
   });
 });
+
+describe('schedules at the edges of the cron library', () => {
+  it('maps a trigger to the last 29 February, years back', () => {
+    const leapDay = parseSchedule({ cron: '0 1 29 2 *', timezone: 'UTC' });
+    expect(occurrenceAt(leapDay, new Date('2026-03-08T08:00:00Z'))?.toISOString()).toBe('2024-02-29T01:00:00.000Z');
+    expect(nextOccurrences(leapDay, new Date('2026-03-08T08:00:00Z'), 2).map((date) => date.toISOString())).toEqual([
+      '2028-02-29T01:00:00.000Z',
+      '2032-02-29T01:00:00.000Z',
+    ]);
+  });
+
+  it('maps a trigger just after a DST gap to the last occurrence before it (02:xx New York on 2026-03-08 does not exist)', () => {
+    const schedule = parseSchedule({ cron: '5/15 2 * * *', timezone: 'America/New_York' });
+    expect(occurrenceAt(schedule, new Date('2026-03-08T08:00:00Z'))?.toISOString()).toBe('2026-03-07T07:50:00.000Z');
+  });
+
+  it('reads ? as "any" in any field and refuses W (nearest weekday), which EventBridge is not given', () => {
+    expect(toEventBridgeScheduleExpression('0 1 ? ? *')).toBe('cron(0 1 * * ? *)');
+    expect(() => parseSchedule({ cron: '0 1 15W * *', timezone: 'UTC' })).toThrow(
+      expect.objectContaining({ name: 'InvalidScheduleError', field: 'cron' }),
+    );
+  });
+});
