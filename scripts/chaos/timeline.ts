@@ -87,8 +87,8 @@ interface TransactInput {
 }
 
 /**
- * Records every committed TransactWriteItems at the SDK: the task, account and ledger items it
- * wrote. Each account write carries the account's new version, so a user's writes can be put in
+ * Records every committed TransactWriteItems (and PutItem, a one-item transaction's request) at
+ * the SDK: the task, account and ledger items it wrote. Each account write carries the account's new version, so a user's writes can be put in
  * their exact commit order afterwards, whatever order the answers arrived in. Writes to tasks or
  * accounts outside a transaction are noted separately: the checker cannot order those.
  */
@@ -103,7 +103,9 @@ export class TransactionTimeline {
         const result = await next(args);
         const command = context.commandName ?? '';
         if (command === 'TransactWriteItemsCommand') this.record(args.input as TransactInput);
-        else if (/^(Put|Update|Delete)ItemCommand$/.test(command)) this.noteSingleWrite(command, args.input as Record<string, unknown>);
+        // A one-item write goes out as a conditional PutItem (src/platform/dynamodb/transact.ts): the same commit.
+        else if (command === 'PutItemCommand') this.record({ TransactItems: [{ Put: args.input as NonNullable<TransactInput['TransactItems']>[number]['Put'] }] });
+        else if (/^(Update|Delete)ItemCommand$/.test(command)) this.noteSingleWrite(command, args.input as Record<string, unknown>);
         return result;
       },
       { step: 'initialize', name: 'nightshiftChaosTimeline', override: true },

@@ -1,5 +1,5 @@
 import { type Batch } from './batch.js';
-import { TERMINAL_STATUSES, type TaskStatus } from '../tasks/task.js';
+import { TERMINAL_STATUSES } from '../tasks/task.js';
 import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import { getOccurrence, listOccurrences, markBatchCancelled } from './batch-store.js';
@@ -11,7 +11,7 @@ import { getOwnBatch, loadTasks } from './batch-views.js';
 
 async function unfinishedTaskIds(userId: string, batchId: string): Promise<Set<string>> {
   const ids = new Set<string>();
-  for (const status of ['pending', 'claimed', 'running'] as TaskStatus[]) {
+  for (const status of ['pending', 'active'] as const) {
     let cursor: string | undefined;
     do {
       const page = await listUserTasks(userId, { status, limit: 100, cursor });

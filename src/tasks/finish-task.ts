@@ -8,7 +8,7 @@ import type { TaskResult } from './schemas.js';
 import { getTask } from './task-store.js';
 import { settledCredits, settlementItems, withTaskCharge } from '../credits/charges.js';
 import { transitionTask } from './transition.js';
-import { hashToken } from './callback-token.js';
+import { tokenMatches } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
 import { fitResultToItem } from './result-size.js';
 import { sandboxTaskOf } from './sandbox-task.js';
@@ -184,9 +184,8 @@ function reportedOutcome(current: Task, result: TaskResult, fromSandbox: boolean
 export async function completeTask(taskId: string, token: string, result: TaskResult, now = new Date()): Promise<void> {
   const task = await getTask(taskId);
   if (!task) throw new TaskNotFoundError(taskId);
-  const hash = hashToken(token);
-  const fromSandbox = !!task.sandbox_token_hash && task.sandbox_token_hash === hash;
-  if (!fromSandbox && (!task.callback_token_hash || task.callback_token_hash !== hash)) {
+  const fromSandbox = tokenMatches(task.sandbox_token_hash, token);
+  if (!fromSandbox && !tokenMatches(task.callback_token_hash, token)) {
     throw new DomainError('UNAUTHORIZED', 'The callback token is not valid for this task');
   }
   const report = fromSandbox ? await withPullRequest(task, result) : agentsOwn(result);

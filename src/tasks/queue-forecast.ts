@@ -3,8 +3,7 @@ import { listUserTasks } from './task-store.js';
 
 /** The user's claimed and running tasks (the lanes they occupy). */
 export async function activeTasksOf(userId: string): Promise<Task[]> {
-  const [claimed, running] = await Promise.all((['claimed', 'running'] as const).map((status) => listUserTasks(userId, { status, limit: 100 })));
-  return [...(claimed?.tasks ?? []), ...(running?.tasks ?? [])];
+  return (await listUserTasks(userId, { status: 'active', limit: 100 })).tasks;
 }
 
 /** The user's recent average run, in minutes, or null without history. */

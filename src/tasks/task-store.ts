@@ -1,7 +1,8 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
-import type { Task, TaskStatus } from './task.js';
+import { ACTIVE_STATUSES, type AttemptRecord, type Task, type TaskStatus } from './task.js';
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS } from './retry-policy.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import { BATCH_GET_MAX_KEYS, batchGetInOrder, queryWholeItems } from '../platform/dynamodb/batch-get.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
@@ -11,7 +12,8 @@ import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../sch
 /*
  * Tasks: pk TASK#<id>, sk TASK. Index keys are derived from the task on every write:
  *   byUser:       gsi1pk USER#<user>,                gsi1sk <created_at>#<id>
- *   byUserStatus: gsi2pk USER#<user>#STATUS#<status>, gsi2sk <created_at>#<id>
+ *   byUserStatus: gsi2pk USER#<user>#STATUS#<status>, gsi2sk <created_at>#<id>   (claimed and running
+ *                 share the partition STATUS#active, so a task that starts running stays where it is)
  *   pending:      pendpk PENDING#<user>, pendsk <priority>#<created_at>#<id>   (only while pending)
  *                 pendpk LOCALQ#<user>#<executor> instead for a task routed to a device: devices
  *                 lease those (executor-store), the orchestrator never sees them
@@ -21,6 +23,28 @@ import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../sch
  */
 const key = (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' });
 const DERIVED = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'pendpk', 'pendsk', 'duepk', 'duesk'] as const;
+
+/**
+ * Fields a task may hold as null. A null is not stored (its name alone costs bytes: a new task
+ * carries some 40 of them, enough to push a small task over 1 KB, where every one of its writes
+ * costs twice the write units: DynamoDB charges a write by the KB, started); `fromItem` gives
+ * them back as null.
+ */
+const NULLABLE_FIELDS = [
+  'project_id', 'group_id', 'batch_id', 'integration', 'action', 'input', 'executor_id', 'model', 'model_params',
+  'estimated_tokens', 'estimated_minutes', 'actual_credits', 'not_before', 'claimed_at', 'started_at', 'completed_at',
+  'timeout_at', 'reserved_seconds', 'hours_window', 'used_seconds', 'sandbox_id', 'result_summary', 'files_changed',
+  'failure_reason', 'blocked_reason', 'result_truncated', 'routing_note', 'callback_token_hash', 'sandbox_token_hash',
+  'base_ref', 'repository', 'branch', 'base_commit', 'head_commit', 'diff_stat', 'pull_request_url', 'push_error',
+  'agent_report', 'rerun_of',
+] as const satisfies readonly (keyof Task)[];
+
+/** A status as the byUserStatus index files it: claimed and running together, as `active`. */
+export type StatusPartition = Exclude<TaskStatus, 'claimed' | 'running'> | 'active';
+
+export const statusPartitionOf = (status: TaskStatus): StatusPartition => (ACTIVE_STATUSES.has(status) ? 'active' : (status as StatusPartition));
+
+const statusPartitionKey = (userId: string, partition: StatusPartition): string => `USER#${userId}#STATUS#${partition}`;
 
 /** Where a pending task routed to a device waits for that device's lease. */
 export const localQueueKey = (userId: string, executorId: string): string => `LOCALQ#${userId}#${executorId}`;
@@ -49,11 +73,11 @@ export function sweepDeadline(task: Task, settings: SweepSettings): string | nul
 function toItem(task: Task): Record<string, unknown> {
   const created = `${task.created_at}#${task.id}`;
   const item: Record<string, unknown> = {
-    ...task,
+    ...compact(task),
     ...key(task.id),
     gsi1pk: `USER#${task.user_id}`,
     gsi1sk: created,
-    gsi2pk: `USER#${task.user_id}#STATUS#${task.status}`,
+    gsi2pk: statusPartitionKey(task.user_id, statusPartitionOf(task.status)),
     gsi2sk: created,
   };
   if (task.status === 'pending') {
@@ -75,9 +99,34 @@ function toItem(task: Task): Record<string, unknown> {
   return item;
 }
 
+/** Fields of an attempt record that may be null, stored the same way. */
+const NULLABLE_ATTEMPT_FIELDS = ['started_at', 'failure_reason', 'credits'] as const satisfies readonly (keyof AttemptRecord)[];
+
+/** Fields stored only when they differ from the value a task without them has always meant. */
+const DEFAULTS = { max_attempts: DEFAULT_MAX_ATTEMPTS, retry_backoff_seconds: DEFAULT_RETRY_BACKOFF_SECONDS } as const satisfies Partial<Task>;
+
+const dropNulls = (record: object): Record<string, unknown> => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null));
+
+/** The stored form of a task's own fields: no nulls and no defaults, attempt records likewise. */
+function compact(task: Task): Record<string, unknown> {
+  const stored = dropNulls(task);
+  for (const [field, value] of Object.entries(DEFAULTS)) if (stored[field] === value) delete stored[field];
+  if (task.attempt_history) stored.attempt_history = task.attempt_history.map(dropNulls);
+  return stored;
+}
+
 export function fromItem(item: Record<string, unknown>): Task {
   const copy: Record<string, unknown> = { ...item };
   for (const attribute of DERIVED) delete copy[attribute];
+  for (const field of NULLABLE_FIELDS) copy[field] ??= null;
+  for (const [field, value] of Object.entries(DEFAULTS)) copy[field] ??= value;
+  if (Array.isArray(copy.attempt_history)) {
+    copy.attempt_history = (copy.attempt_history as Record<string, unknown>[]).map((record) => {
+      const full = { ...record };
+      for (const field of NULLABLE_ATTEMPT_FIELDS) full[field] ??= null;
+      return full;
+    });
+  }
   return copy as unknown as Task;
 }
 
@@ -111,13 +160,18 @@ export interface TaskPage {
   nextCursor: string | null;
 }
 
-/** A user's tasks, newest first, optionally in one status. */
+/**
+ * A user's tasks, newest first, optionally in one status or in `active` (claimed and running).
+ * claimed and running share one partition of the index: a page asked for one of the two holds
+ * only that status, and may then hold fewer tasks than `limit` with a cursor for more.
+ */
 export async function listUserTasks(
   userId: string,
-  options: { status?: TaskStatus; limit: number; cursor?: string },
+  options: { status?: TaskStatus | 'active'; limit: number; cursor?: string },
 ): Promise<TaskPage> {
-  const byStatus = options.status !== undefined;
-  const partition = byStatus ? `USER#${userId}#STATUS#${options.status}` : `USER#${userId}`;
+  const status = options.status;
+  const byStatus = status !== undefined;
+  const partition = byStatus ? statusPartitionKey(userId, status === 'active' ? 'active' : statusPartitionOf(status)) : `USER#${userId}`;
   const start = decodeCursor(options.cursor, {
     partitionAttribute: byStatus ? 'gsi2pk' : 'gsi1pk',
     partitionValue: partition,
@@ -132,7 +186,8 @@ export async function listUserTasks(
     Limit: Math.min(options.limit, BATCH_GET_MAX_KEYS),
     ExclusiveStartKey: start,
   });
-  return { tasks: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  const tasks = result.Items.map(fromItem).filter((task) => status === undefined || status === 'active' || task.status === status);
+  return { tasks, nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
 
 /** Most pending tasks a user may ever have (the admin override's ceiling): reading this many reads them all. */

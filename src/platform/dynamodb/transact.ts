@@ -1,5 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../aws.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -12,11 +12,31 @@ export class TransactionConflictError extends Error {
   }
 }
 
+/**
+ * The single-item request a one-item transaction amounts to. A conditional PutItem, UpdateItem or
+ * DeleteItem is as atomic as a transaction of that one write, and DynamoDB charges it half: a
+ * transactional write costs two write units per KB, in the table and in every index it changes.
+ * A lone ConditionCheck has no such request and stays a transaction.
+ */
+function singleWrite(item: TransactItem): (() => Promise<unknown>) | null {
+  const { Put: put, Update: update, Delete: del } = item;
+  if (put) return () => ddb().send(new PutCommand(put));
+  if (update) return () => ddb().send(new UpdateCommand(update));
+  if (del) return () => ddb().send(new DeleteCommand(del));
+  return null;
+}
+
 /** Runs one atomic write; condition failures and write conflicts become TransactionConflictError. */
 export async function transact(items: TransactItem[]): Promise<void> {
+  const single = items.length === 1 && items[0] ? singleWrite(items[0]) : null;
   try {
-    await ddb().send(new TransactWriteCommand({ TransactItems: items }));
+    if (single) await single();
+    else await ddb().send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
+    // A single write's condition failed, or a transaction held the item: the same lost race.
+    if (single && (error instanceof ConditionalCheckFailedException || error instanceof TransactionConflictException)) {
+      throw new TransactionConflictError([0], { cause: error });
+    }
     if (error instanceof TransactionCanceledException) {
       const reasons = error.CancellationReasons ?? [];
       const failed = reasons
