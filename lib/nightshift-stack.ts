@@ -41,7 +41,11 @@ export class NightshiftStack extends Stack {
   readonly storage: Storage;
   readonly httpApi: HttpApi;
   readonly functions: {
+    /** The core route group; the other groups (src/platform/http/route-table.ts) are apiSandbox, apiSchedules, apiOpenapi. */
     readonly api: NightshiftFunction;
+    readonly apiSandbox: NightshiftFunction;
+    readonly apiSchedules: NightshiftFunction;
+    readonly apiOpenapi: NightshiftFunction;
     readonly orchestrator: NightshiftFunction;
     readonly spawner: NightshiftFunction;
     readonly sweeper: NightshiftFunction;
@@ -93,7 +97,7 @@ export class NightshiftStack extends Stack {
       SANDBOX_PROVIDER: config.sandboxProvider,
     };
 
-    // Sandbox provider: what api (cancel), spawner (start) and sweeper (timeout) need to reach it.
+    // Sandbox provider: what the API's sandbox and schedules groups (cancel), spawner (start) and sweeper (timeout) need to reach it.
     let sandboxEnvironment: Record<string, string>;
     let daytonaSecret: secretsmanager.ISecret | undefined;
     // ECS: the git token the container pushes with also opens the pull requests, from the API (on the entry script's report).
@@ -151,24 +155,48 @@ export class NightshiftStack extends Stack {
       this,
     );
 
+    // The HTTP API is one function per route group (src/platform/http/route-table.ts), each
+    // bundling only what its routes use and holding only the permissions they need.
+    const apiEnvironment = { ...baseEnvironment, AUTH_MODE: config.authMode };
     const api = new NightshiftFunction(this, 'Api', {
       entry: 'functions/api/handler.ts',
-      description: 'Every Nightshift HTTP route',
+      description: 'Nightshift HTTP routes of the core group: tasks, users, spaces, executors, API keys, projects, health',
       // A device's lease long-polls up to 20 s; HTTP API integrations allow at most 30 s.
       timeout: Duration.seconds(29),
+      environment: apiEnvironment,
+    });
+    const apiSandbox = new NightshiftFunction(this, 'ApiSandbox', {
+      entry: 'functions/api-sandbox/handler.ts',
+      description: 'Nightshift HTTP routes that stop or read sandboxes and read task artifacts: cancel, callback, logs, diff',
+      timeout: Duration.seconds(29),
       environment: {
-        ...baseEnvironment,
+        ...apiEnvironment,
         ...sandboxEnvironment,
-        AUTH_MODE: config.authMode,
-        SCHEDULE_GROUP_NAME: scheduleGroupName,
-        SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
-        BATCH_TRIGGER_ARN: batchTrigger.function.functionArn,
         [ENV.artifactsBucket]: storage.artifactsBucket.bucketName,
         ...(gitSecret ? { GITHUB_TOKEN_SECRET_ARN: gitSecret.secretArn } : {}),
       },
     });
-    api.node.addDependency(scheduleGroup);
-    gitSecret?.grantRead(api.function);
+    gitSecret?.grantRead(apiSandbox.function);
+    const apiSchedules = new NightshiftFunction(this, 'ApiSchedules', {
+      entry: 'functions/api-schedules/handler.ts',
+      description: 'Nightshift HTTP routes that time things with cron: batches (EventBridge Scheduler) and notification settings',
+      timeout: Duration.seconds(29),
+      environment: {
+        ...apiEnvironment,
+        ...sandboxEnvironment,
+        SCHEDULE_GROUP_NAME: scheduleGroupName,
+        SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
+        BATCH_TRIGGER_ARN: batchTrigger.function.functionArn,
+      },
+    });
+    apiSchedules.node.addDependency(scheduleGroup);
+    const apiOpenapi = new NightshiftFunction(this, 'ApiOpenapi', {
+      entry: 'functions/api-openapi/handler.ts',
+      description: 'Nightshift HTTP route GET /api/v1/openapi.json',
+      timeout: Duration.seconds(10),
+      environment: apiEnvironment,
+    });
+    const apiGroups = [api, apiSandbox, apiSchedules];
 
     const orchestrator = new NightshiftFunction(this, 'Orchestrator', {
       entry: 'functions/orchestrator/handler.ts',
@@ -208,7 +236,7 @@ export class NightshiftStack extends Stack {
         : undefined;
 
     this.httpApi = new HttpApi(this, 'Http', {
-      handler: api.function,
+      handlers: { core: api.function, sandbox: apiSandbox.function, schedules: apiSchedules.function, openapi: apiOpenapi.function },
       authMode: config.authMode,
       jwtIssuer: config.jwtIssuer,
       jwtAudience: config.jwtAudience,
@@ -255,17 +283,21 @@ export class NightshiftStack extends Stack {
 
     // Permissions: each function gets what its code path uses, nothing more.
     const { table, spawnQueue, wakeQueue } = storage;
-    table.grantReadWriteData(api.function);
-    wakeQueue.grantSendMessages(api.function); // task created, slot freed by cancel
+    // The OpenAPI document's function reads nothing: it has no grant at all.
+    for (const fn of apiGroups) {
+      table.grantReadWriteData(fn.function);
+      wakeQueue.grantSendMessages(fn.function); // task created, slot freed by cancel
+    }
     // GET /api/v1/health probes the spawn queue; the API never sends to it.
     api.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [spawnQueue.queueArn] }));
-    api.role.addToPolicy(
+    // Only the schedules group manages batch schedules.
+    apiSchedules.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
         resources: [batchSchedulesArn],
       }),
     );
-    api.role.addToPolicy(
+    apiSchedules.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['iam:PassRole'],
         resources: [schedulerRole.roleArn],
@@ -289,10 +321,10 @@ export class NightshiftStack extends Stack {
     table.grantReadWriteData(batchTrigger.function);
     wakeQueue.grantSendMessages(batchTrigger.function);
 
-    // The API only reads task artifacts (GET /tasks/{id}/diff, logs); nothing else in the bucket, and no writes.
-    api.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [storage.artifactsBucket.arnForObjects('tasks/*')] }));
+    // Only the API's sandbox group reads task artifacts (GET /tasks/{id}/diff, logs); nothing else in the bucket, and no writes.
+    apiSandbox.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [storage.artifactsBucket.arnForObjects('tasks/*')] }));
     NagSuppressions.addResourceSuppressions(
-      api.role,
+      apiSandbox.role,
       [
         {
           id: 'AwsSolutions-IAM5',
@@ -308,29 +340,30 @@ export class NightshiftStack extends Stack {
 
     if (this.sandbox) {
       this.sandbox.grantRun(spawner.function);
-      for (const fn of [spawner, api, sweeper]) this.sandbox.grantStopAndDescribe(fn.function);
-      this.sandbox.grantReadLogs(api.function);
+      // The API's sandbox group cancels tasks; its schedules group cancels a batch's tasks.
+      for (const fn of [spawner, apiSandbox, apiSchedules, sweeper]) this.sandbox.grantStopAndDescribe(fn.function);
+      this.sandbox.grantReadLogs(apiSandbox.function);
     }
     if (daytonaSecret) {
-      for (const fn of [spawner, api, sweeper]) daytonaSecret.grantRead(fn.function);
+      for (const fn of [spawner, apiSandbox, apiSchedules, sweeper]) daytonaSecret.grantRead(fn.function);
     }
 
     // Events come from wherever a task ends or a charge is made; the notifier and digest trigger live in their own construct.
     const notifications = new Notifications(this, 'Notifications', { table, environment: baseEnvironment, emailFrom: config.notificationsEmailFrom });
-    notifications.connectEmitters([api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger]);
+    notifications.connectEmitters([...apiGroups, orchestrator, spawner, sweeper, spawnDlq, batchTrigger]);
     this.notifications = notifications;
 
-    const allFunctions = [api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, notifications.notifier, notifications.digestTrigger, ...(authorizer ? [authorizer] : [])];
+    const allFunctions = [...apiGroups, apiOpenapi, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, notifications.notifier, notifications.digestTrigger, ...(authorizer ? [authorizer] : [])];
     NagSuppressions.addResourceSuppressions(
       allFunctions.map((fn) => fn.role),
       [TABLE_INDEX_SUPPRESSION],
       true,
     );
     if (this.sandbox) {
-      NagSuppressions.addResourceSuppressions([spawner.role, api.role, sweeper.role], [ECS_TASK_ARN_SUPPRESSION], true);
+      NagSuppressions.addResourceSuppressions([spawner.role, apiSandbox.role, apiSchedules.role, sweeper.role], [ECS_TASK_ARN_SUPPRESSION], true);
     }
     NagSuppressions.addResourceSuppressions(
-      api.role,
+      apiSchedules.role,
       [
         {
           id: 'AwsSolutions-IAM5',
@@ -342,10 +375,13 @@ export class NightshiftStack extends Stack {
       true,
     );
 
-    this.functions = { api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, authorizer };
+    this.functions = { api, apiSandbox, apiSchedules, apiOpenapi, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, authorizer };
 
     const monitoredFunctions: Record<string, lambda.IFunction> = {
       Api: api.function,
+      ApiSandbox: apiSandbox.function,
+      ApiSchedules: apiSchedules.function,
+      ApiOpenapi: apiOpenapi.function,
       Orchestrator: orchestrator.function,
       Spawner: spawner.function,
       Sweeper: sweeper.function,

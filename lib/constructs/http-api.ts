@@ -7,12 +7,13 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { RouteDefinition } from '../../src/platform/http/route-table.js';
-import { API_ROUTES, routeKey } from '../../src/platform/http/route-table.js';
+import type { RouteDefinition, RouteGroup } from '../../src/platform/http/route-table.js';
+import { API_ROUTES, ROUTE_GROUPS, routeKey } from '../../src/platform/http/route-table.js';
 import type { AuthMode } from '../stack-config.js';
 
 export interface HttpApiProps {
-  readonly handler: lambda.IFunction;
+  /** The function of each route group (src/platform/http/route-table.ts): it serves that group's routes. */
+  readonly handlers: Readonly<Record<RouteGroup, lambda.IFunction>>;
   readonly authMode: AuthMode;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
@@ -55,8 +56,8 @@ const accessLogFormat = (): AccessLogFormat =>
   );
 
 /**
- * The HTTP API: exactly the routes of src/platform/http/route-table.ts, all served by one Lambda
- * integration, on a throttled `$default` stage with access logs.
+ * The HTTP API: exactly the routes of src/platform/http/route-table.ts, each served by the Lambda
+ * integration of its route group (one per group), on a throttled `$default` stage with access logs.
  */
 export class HttpApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -94,11 +95,15 @@ export class HttpApi extends Construct {
     });
 
     const userAuthorizer = this.userAuthorizer(props);
-    // One permission for the whole API instead of one per route: 27 statements would crowd the
-    // function's 20 KB resource policy.
-    const integration = new HttpLambdaIntegration('Handler', props.handler, { scopePermissionToRoute: false });
+    // One integration per route group, with one permission for the whole API instead of one per
+    // route: 27 statements would crowd the function's 20 KB resource policy.
+    const integrations = new Map<RouteGroup, HttpLambdaIntegration>(
+      ROUTE_GROUPS.map((group) => [group, new HttpLambdaIntegration(group === 'core' ? 'Handler' : `Handler-${group}`, props.handlers[group], { scopePermissionToRoute: false })]),
+    );
     const routes = new Map<string, apigw.HttpRoute>();
     for (const route of API_ROUTES) {
+      const integration = integrations.get(route.group);
+      if (!integration) throw new Error(`no integration for route group ${route.group} (${routeKey(route)})`);
       const [created] = this.api.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],

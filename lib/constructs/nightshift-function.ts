@@ -77,8 +77,8 @@ export class NightshiftFunction extends Construct {
         banner: LAMBDA_BUNDLE.banner,
         bundleAwsSDK: true,
         externalModules: [],
-        // NodejsFunction takes one `--alias` through esbuildArgs; BUNDLE_ALIASES holds one.
-        esbuildArgs: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => ['--alias', `${from}=${to}`])),
+        // One `--alias:<package>="<path>"` per alias (a plain `--alias` key could carry only one).
+        esbuildArgs: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
       },
     });
 

@@ -21,7 +21,7 @@ export interface HandlerLatency {
 export async function measureHandlerLatency(endpoints: EmulatorEndpoints, calls: number): Promise<HandlerLatency[]> {
   await useFreshTable(endpoints);
   setSandboxProvider(undefined);
-  const { handler, routes } = await import('../../functions/api/handler.js');
+  const { handler, routes } = await import('../../functions/api/all-routes.js');
   const invoke = async (request: ApiRequest): Promise<{ ms: number; result: ApiResult }> => {
     const started = performance.now();
     const result = await handler(apiEvent(request), lambdaContext());

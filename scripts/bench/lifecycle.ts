@@ -41,7 +41,7 @@ export async function measureLifecycle(endpoints: EmulatorEndpoints, lifecycles:
   const env = await useFreshTable(endpoints);
   const provider = new TokenKeepingProvider();
   setSandboxProvider(provider);
-  const { handler } = await import('../../functions/api/handler.js');
+  const { handler } = await import('../../functions/api/all-routes.js');
   const meter = new DynamoDbMeter();
   meter.install(ddb());
   const sums: Record<LifecyclePhase, MeterReading> = { create: emptyReading(), claim: emptyReading(), running: emptyReading(), complete: emptyReading() };

@@ -99,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const { getConfig } = await import('../../src/platform/config.js');
     const config = getConfig();
     const [api, orchestrator, spawner, spawnDlq, sweeper, apiKeys, batchTrigger] = await Promise.all([
-      import('../../functions/api/handler.js'),
+      import('../../functions/api/all-routes.js'),
       import('../../functions/orchestrator/handler.js'),
       import('../../functions/spawner/handler.js'),
       import('../../functions/spawn-dlq/handler.js'),

@@ -36,21 +36,21 @@ describe('the artifact bucket', () => {
     });
   });
 
-  it('lets the API read task artifacts only, and no other function touch the bucket', () => {
-    const { api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger } = synth.stack.functions;
+  it("lets the API's sandbox group read task artifacts only, and no other function touch the bucket", () => {
+    const { api, apiSandbox, apiSchedules, apiOpenapi, orchestrator, spawner, sweeper, spawnDlq, batchTrigger } = synth.stack.functions;
     const bucket = synth.logicalId(synth.stack.storage.artifactsBucket);
-    const apiS3 = s3StatementsOf(synth, synth.logicalId(api.role));
+    const apiS3 = s3StatementsOf(synth, synth.logicalId(apiSandbox.role));
     expect(apiS3.length).toBeGreaterThan(0);
     for (const statement of apiS3) {
       expect(statement.actions).toEqual(['s3:GetObject']);
       expect(statement.resources).toContain(bucket);
     }
     expect(apiS3.some((statement) => statement.resources.includes('/tasks/*'))).toBe(true);
-    for (const fn of [orchestrator, spawner, sweeper, spawnDlq, batchTrigger]) expect(s3StatementsOf(synth, synth.logicalId(fn.role))).toEqual([]);
-    synth.template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: 'Every Nightshift HTTP route',
-      Environment: { Variables: Match.objectLike({ [ENV.artifactsBucket]: { Ref: bucket } }) },
-    });
+    for (const fn of [api, apiSchedules, apiOpenapi, orchestrator, spawner, sweeper, spawnDlq, batchTrigger]) expect(s3StatementsOf(synth, synth.logicalId(fn.role))).toEqual([]);
+    const variablesOf = (fn: typeof api): Record<string, unknown> =>
+      (synth.template.toJSON().Resources[synth.logicalId(fn.function)] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+    expect(variablesOf(apiSandbox)[ENV.artifactsBucket]).toEqual({ Ref: bucket });
+    for (const fn of [api, apiSchedules, apiOpenapi]) expect(variablesOf(fn)).not.toHaveProperty(ENV.artifactsBucket);
   });
 
   it('takes its retention from the stack configuration, within 1 to 3650 days', () => {

@@ -33,7 +33,7 @@ describe('the ECS sandbox task definition', () => {
     expect(container?.User).toBe('0');
   });
 
-  it('lets the task role only put objects under tasks/ of the artifact bucket; the git secret is read by the execution role (for the container) and the API (pull requests) only', () => {
+  it('lets the task role only put objects under tasks/ of the artifact bucket; the git secret is read by the execution role (for the container) and the API sandbox group (pull requests) only', () => {
     const taskRole = synth.logicalId(taskDefinition.taskRole);
     const executionRole = synth.logicalId(taskDefinition.obtainExecutionRole());
     const taskStatements = statementsOfRole(synth.template, taskRole);
@@ -44,7 +44,7 @@ describe('the ECS sandbox task definition', () => {
     const secretReaders = Object.values(synth.template.findResources('AWS::IAM::Policy') as Resources).filter((policy) =>
       JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue') && JSON.stringify(policy.Properties.PolicyDocument).includes('nightshift/git'),
     );
-    const apiRole = synth.logicalId(synth.stack.functions.api.function.role!);
+    const apiRole = synth.logicalId(synth.stack.functions.apiSandbox.function.role!);
     expect(secretReaders.map((policy) => JSON.stringify(policy.Properties.Roles)).sort()).toEqual([JSON.stringify([{ Ref: apiRole }]), JSON.stringify([{ Ref: executionRole }])].sort());
     expect(JSON.stringify(synth.template.toJSON())).toContain('GITHUB_TOKEN_SECRET_ARN');
   });

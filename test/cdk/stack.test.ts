@@ -200,7 +200,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
     const copiers = Object.keys(all).filter((id) => id.startsWith('CustomCDKBucketDeployment'));
     expect(copiers).toHaveLength(1);
     const functions = Object.entries(all).filter(([id]) => !copiers.includes(id)).map(([, fn]) => fn);
-    expect(functions).toHaveLength(9); // with the notifier and the digest trigger
+    expect(functions).toHaveLength(12); // with the notifier, the digest trigger and the API's four route groups
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -278,18 +278,31 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
   });
 
   it('grants each function only what it uses', () => {
-    const { api, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, authorizer } = synth.stack.functions;
+    const { api, apiSandbox, apiSchedules, apiOpenapi, orchestrator, spawner, sweeper, spawnDlq, batchTrigger, authorizer } = synth.stack.functions;
     const { storage } = synth.stack;
     const spawnQueue = synth.logicalId(storage.spawnQueue);
     const wakeQueue = synth.logicalId(storage.wakeQueue);
 
-    const apiActions = actionsOf(synth, api);
-    expect(apiActions).not.toContain('ecs:RunTask');
-    expect(apiActions).toContain('ecs:StopTask');
-    expect(apiActions).toContain('scheduler:CreateSchedule');
+    // The core API group: DynamoDB and the wake queue; no sandboxes, no schedules.
+    const apiActions = [...actionsOf(synth, api)];
+    expect(apiActions.filter((action) => /^(ecs|scheduler|iam|secretsmanager|s3):/.test(action))).toEqual([]);
     expect(canOn(synth, api, 'sqs:SendMessage', wakeQueue)).toBe(true);
     expect(canOn(synth, api, 'sqs:SendMessage', spawnQueue)).toBe(false);
     expect(canOn(synth, api, 'sqs:GetQueueAttributes', spawnQueue)).toBe(true); // health check
+    // The sandbox group stops sandboxes (cancel) and reads their logs; it starts none and manages no schedules.
+    const sandboxActions = [...actionsOf(synth, apiSandbox)];
+    expect(sandboxActions).toContain('ecs:StopTask');
+    expect(sandboxActions).not.toContain('ecs:RunTask');
+    expect(sandboxActions.filter((action) => action.startsWith('scheduler:'))).toEqual([]);
+    expect(canOn(synth, apiSandbox, 'sqs:SendMessage', wakeQueue)).toBe(true);
+    // The schedules group manages batch schedules and stops a cancelled batch's sandboxes.
+    const schedulesActions = [...actionsOf(synth, apiSchedules)];
+    expect(schedulesActions).toContain('scheduler:CreateSchedule');
+    expect(schedulesActions).toContain('ecs:StopTask');
+    expect(schedulesActions).not.toContain('ecs:RunTask');
+    expect(canOn(synth, apiSchedules, 'sqs:SendMessage', spawnQueue)).toBe(false);
+    // The OpenAPI document's group reads nothing.
+    expect([...actionsOf(synth, apiOpenapi)].filter((action) => !/^(logs|xray):/.test(action))).toEqual([]);
 
     expect(canOn(synth, orchestrator, 'sqs:SendMessage', spawnQueue)).toBe(true);
     expect(canOn(synth, orchestrator, 'sqs:SendMessage', wakeQueue)).toBe(true);
@@ -320,8 +333,8 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
     }
   });
 
-  it('lets EventBridge Scheduler invoke the batch trigger and nothing else, and lets only the API pass its role', () => {
-    const { api, batchTrigger, spawner, sweeper, orchestrator } = synth.stack.functions;
+  it("lets EventBridge Scheduler invoke the batch trigger and nothing else, and lets only the API's schedules group pass its role", () => {
+    const { api, apiSandbox, apiSchedules, apiOpenapi, batchTrigger, spawner, sweeper, orchestrator } = synth.stack.functions;
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'NightshiftTest-batches' });
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
@@ -335,12 +348,13 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
         ],
       },
     });
-    expect(environmentOf(template, synth, api)).toMatchObject({
+    expect(environmentOf(template, synth, apiSchedules)).toMatchObject({
       SCHEDULE_GROUP_NAME: 'NightshiftTest-batches',
       SCHEDULER_ROLE_ARN: expect.anything(),
       BATCH_TRIGGER_ARN: { 'Fn::GetAtt': [synth.logicalId(batchTrigger.function), 'Arn'] },
     });
-    for (const fn of [spawner, sweeper, orchestrator, batchTrigger]) {
+    for (const fn of [api, apiSandbox, apiOpenapi]) expect(actionsOf(synth, fn)).not.toContain('iam:PassRole');
+    for (const fn of [api, apiSandbox, apiOpenapi, spawner, sweeper, orchestrator, batchTrigger]) {
       expect([...actionsOf(synth, fn)].filter((action) => action.startsWith('scheduler:'))).toEqual([]);
     }
   });
@@ -393,7 +407,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
     for (const metricName of ['Errors', 'Throttles']) {
-      template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: 'AWS/Lambda' }, 9);
+      template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: 'AWS/Lambda' }, 12);
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([
@@ -450,11 +464,11 @@ describe('NightshiftStack with authMode jwt and Daytona sandboxes', () => {
   });
 
   it('reads the Daytona key from Secrets Manager by reference and builds no ECS', () => {
-    const { spawner, api, sweeper, orchestrator } = synth.stack.functions;
+    const { spawner, api, apiSandbox, apiSchedules, sweeper, orchestrator } = synth.stack.functions;
     synth.template.resourceCountIs('AWS::ECS::Cluster', 0);
     synth.template.resourceCountIs('AWS::EC2::VPC', 0);
     synth.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    for (const fn of [spawner, api, sweeper]) {
+    for (const fn of [spawner, apiSandbox, apiSchedules, sweeper]) {
       expect(actionsOf(synth, fn)).toContain('secretsmanager:GetSecretValue');
       expect(environmentOf(synth.template, synth, fn)).toMatchObject({
         SANDBOX_PROVIDER: 'daytona',
@@ -462,7 +476,7 @@ describe('NightshiftStack with authMode jwt and Daytona sandboxes', () => {
       });
     }
     expect(JSON.stringify(environmentOf(synth.template, synth, spawner))).toContain('secret:team/daytona');
-    expect(actionsOf(synth, orchestrator)).not.toContain('secretsmanager:GetSecretValue');
+    for (const fn of [orchestrator, api]) expect(actionsOf(synth, fn)).not.toContain('secretsmanager:GetSecretValue');
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handler } from '../../functions/api/handler.js';
+import { handler } from '../../functions/api/all-routes.js';
 import type { ApiEvent, ApiResult } from '../../src/platform/http/api-handler.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { spawnClaimedTask } from '../../src/scheduling/spawn.js';

@@ -156,3 +156,15 @@ export function apiHandler(route: RouteHandler) {
     })
     .handler(route);
 }
+
+/** routeKey (as in src/platform/http/route-table.ts) -> handler; long polls read the Lambda's remaining time from `context`. */
+export type RouteMap = Readonly<Record<string, RouteHandler>>;
+
+/** One route group's Lambda handler: dispatches on `routeKey`; a route it does not serve is a 404. */
+export function routerHandler(routes: RouteMap) {
+  return apiHandler(async (event, context) => {
+    const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+    if (!route) throw new DomainError('NOT_FOUND', `No route for ${event.routeKey}`);
+    return route(event, context);
+  });
+}
