@@ -199,7 +199,7 @@ export function benchRows(config: BenchConfig, d: BenchReport['details']): Bench
   }
   for (const handler of d.handlers) {
     const name = handler.route === ESTIMATE_ROUTE ? 'estimate' : handler.route.startsWith('POST') ? 'create' : 'list';
-    const note = handler.latency === null ? 'route not in functions/api/handler.ts' : handler.failures > 0 ? `${handler.failures} non-2xx answers` : undefined;
+    const note = handler.latency === null ? 'route not in functions/api/all-routes.ts' : handler.failures > 0 ? `${handler.failures} non-2xx answers` : undefined;
     rows.push(
       { id: `handler.${name}.p50`, section: 'handler', metric: `${handler.route} p50`, value: handler.latency?.p50 ?? null, unit: 'ms', note },
       { id: `handler.${name}.p99`, section: 'handler', metric: `${handler.route} p99`, value: handler.latency?.p99 ?? null, unit: 'ms', target: name === 'estimate' ? { op: '<=', value: 50 } : undefined },
