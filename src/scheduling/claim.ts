@@ -291,14 +291,28 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   const maxClaims = options.maxClaims ?? 200;
   const pageSize = options.pageSize ?? 25;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CLAIM_CONCURRENCY);
-  const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: await promoteDueUsers(clock()), readyUsersSeen: 0 };
+  const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: 0, readyUsersSeen: 0 };
+  // Promotion only re-files users for later ready reads, so it runs beside the first rounds
+  // instead of before them; a round that finds nothing waits for it before the pass gives up.
+  let promotionSettled = false;
+  const promotion = promoteDueUsers(clock()).finally(() => {
+    promotionSettled = true;
+  });
+  promotion.catch(() => undefined);
   const failed = new Set<string>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
+    const settledBeforeRead = promotionSettled;
+    const conflictsBefore = result.conflicts;
     const ready = await listReadyUsers(pageSize);
     const ids = shuffleWithinTies(ready).filter((id) => !failed.has(id));
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
-    if (ids.length === 0) break;
+    if (ids.length === 0) {
+      // Users promoted after this read began are only in the next one.
+      if (settledBeforeRead) break;
+      await promotion;
+      continue;
+    }
     const messages: SpawnMessage[] = [];
     const queue = [...ids];
     let inFlight = 0;
@@ -341,10 +355,20 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       // A claimed task must not wait for the stale-claim sweep because something after its claim threw.
       if (messages.length > 0) await sendSpawnMessages(messages);
     }
-    emptyRounds = messages.length === 0 ? emptyRounds + 1 : 0;
+    if (messages.length > 0) {
+      emptyRounds = 0;
+    } else if (result.conflicts === conflictsBefore && settledBeforeRead) {
+      // Nothing claimed and no race lost: another round would read the same index again.
+      break;
+    } else {
+      // Lost races are retried once more; and a promotion still running may file new users.
+      if (!promotionSettled) await promotion.catch(() => undefined);
+      emptyRounds += 1;
+    }
   }
   for (const task of result.claimed) {
     logger.info('task claimed', { task_id: task.id, user_id: task.user_id, attempt: task.attempts, timeout_seconds: task.reserved_seconds });
   }
+  result.promoted = await promotion;
   return result;
 }
