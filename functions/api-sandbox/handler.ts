@@ -5,8 +5,9 @@ import * as taskSandbox from '../api/routes/task-sandbox.js';
 
 /*
  * Route group `sandbox` (src/platform/http/route-table.ts): the task routes that stop or read
- * sandboxes or read task artifacts. The only API function with the sandbox providers (cancel
- * terminates the sandbox; the callback opens pull requests for ECS) and the S3 client.
+ * sandboxes or read task artifacts. The only API function with the S3 client; it has the sandbox
+ * providers (cancel terminates the sandbox; the callback opens pull requests for ECS), as has
+ * api-schedules for batch cancels.
  */
 installCloudSandboxProviders({ artifacts: () => (hasArtifactStore() ? artifactStore() : null) });
 
