@@ -7,6 +7,8 @@ import { startDynamoDbLocal, startSqsServer, useFreshResources, type LocalQueues
 export interface EmulatorEndpoints {
   dynamodb: string;
   sqs: string;
+  /** DynamoDB Local's process, when this run started it (its CPU time is metered). */
+  dynamodbPid?: number;
 }
 
 export interface RunningEmulators extends EmulatorEndpoints {
@@ -18,6 +20,7 @@ export async function startEmulators(): Promise<RunningEmulators> {
   const [dynamodb, sqs] = await Promise.all([startDynamoDbLocal(), startSqsServer()]);
   return {
     dynamodb: dynamodb.endpoint,
+    dynamodbPid: dynamodb.pid,
     sqs: sqs.endpoint,
     stop: async () => void (await Promise.allSettled([dynamodb.stop(), sqs.stop()])),
   };

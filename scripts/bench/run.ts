@@ -137,6 +137,23 @@ export function benchRows(config: BenchConfig, d: BenchReport['details']): Bench
     },
     { id: 'throughput.ratio.o1', section: 'throughput', metric: 'claims/raw, 1 orchestrator vs 1 stream', value: t.claimsPerSecond.o1 / t.rawPerSecond.c1, unit: 'x', target: { op: '>=', value: 0.8 } },
     { id: 'throughput.ratio.o4', section: 'throughput', metric: 'claims/raw, 4 orchestrators vs 4 streams', value: t.claimsPerSecond.o4 / t.rawPerSecond.c4, unit: 'x', target: { op: '>=', value: 0.8 } },
+    ...(['c1', 'c4', 'o1', 'o4'] as const).map((lane): BenchRow => {
+      const cpu = t.cpuMsPerOperation[lane];
+      const what = lane.startsWith('c') ? `raw transaction, ${lane.slice(1)} stream(s)` : `claim, ${lane.slice(1)} orchestrator(s)`;
+      const raw = t.cpuMsPerOperation[lane === 'o1' ? 'c1' : 'c4'];
+      const total = (x: { node: number; dynamodb: number | null }) => x.node + (x.dynamodb ?? 0);
+      return {
+        id: `throughput.cpu_ms.${lane}`,
+        section: 'throughput',
+        metric: `CPU ms per ${what} (this process + DynamoDB Local)`,
+        value: total(cpu),
+        unit: 'ms',
+        note:
+          cpu.dynamodb === null
+            ? `node ${cpu.node.toFixed(1)}; DynamoDB Local's process not metered`
+            : `node ${cpu.node.toFixed(1)}, DynamoDB Local ${cpu.dynamodb.toFixed(1)}${lane.startsWith('o') ? `; raw/claim CPU ${(total(raw) / total(cpu)).toFixed(2)}x` : ''}`,
+      };
+    }),
     {
       id: 'throughput.claim_split',
       section: 'throughput',

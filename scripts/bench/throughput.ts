@@ -11,6 +11,7 @@ import { ddb } from '../../src/platform/aws.js';
 import { addReadings, DynamoDbMeter, emptyReading, subtractReadings, type MeterReading } from './ddb-meter.js';
 import { useFreshTable, useTable, type EmulatorEndpoints } from './environment.js';
 import { seedBacklog, type BacklogShape, type SeededBacklog } from './seed.js';
+import { cpuMeter } from './cpu.js';
 
 export interface ThroughputConfig {
   shape: BacklogShape;
@@ -29,6 +30,12 @@ export interface ThroughputResult {
   rawMs: number;
   /** DynamoDB requests per claim (lost races included). */
   perClaimRequests: { o1: number; o4: number };
+  /**
+   * CPU milliseconds per operation (raw transaction or claim), in this process (node) and in
+   * DynamoDB Local (null where its process cannot be read). Both share this machine's cores, so
+   * when the emulator is the bottleneck a ratio of claims/raw is about the inverse of this ratio.
+   */
+  cpuMsPerOperation: Record<'c1' | 'c4' | 'o1' | 'o4', { node: number; dynamodb: number | null }>;
 }
 
 /** The task and account a claim of `task` writes (what claimForUser computes, minus its reads). */
@@ -53,9 +60,10 @@ interface Lane {
   ms: number;
   conflicts: number;
   reading: MeterReading;
+  cpu: { node: number; dynamodb: number | null };
 }
 
-const emptyLane = (): Lane => ({ operations: 0, ms: 0, conflicts: 0, reading: emptyReading() });
+const emptyLane = (): Lane => ({ operations: 0, ms: 0, conflicts: 0, reading: emptyReading(), cpu: { node: 0, dynamodb: 0 } });
 
 /**
  * Raw DynamoDB Local TransactWriteItems of exactly a claim's shape (the task Put conditioned on
@@ -143,6 +151,7 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
     for (const name of ['c1', 'o1', 'c4', 'o4'] as const) {
       const lane = lanes[name];
       const before = meter.snapshot();
+      const cpu = cpuMeter(endpoints.dynamodbPid);
       const started = performance.now();
       if (name === 'c1' || name === 'c4') {
         useTable(raw.table);
@@ -154,10 +163,13 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
         lane.conflicts += result.conflicts;
       }
       lane.ms += performance.now() - started;
+      const used = cpu.read();
+      lane.cpu = { node: lane.cpu.node + used.node, dynamodb: lane.cpu.dynamodb === null || used.dynamodb === null ? null : lane.cpu.dynamodb + used.dynamodb };
       lane.reading = addReadings(lane.reading, subtractReadings(meter.snapshot(), before));
     }
   }
   const perSecond = (lane: Lane) => lane.operations / (lane.ms / 1000);
+  const cpuPerOperation = (lane: Lane) => ({ node: lane.cpu.node / lane.operations, dynamodb: lane.cpu.dynamodb === null ? null : lane.cpu.dynamodb / lane.operations });
   return {
     rawPerSecond: { c1: perSecond(lanes.c1), c4: perSecond(lanes.c4) },
     claimsPerSecond: { o1: perSecond(lanes.o1), o4: perSecond(lanes.o4) },
@@ -166,5 +178,6 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
     perClaimMs: { o1: perClaim(lanes.o1.reading, lanes.o1.ms, lanes.o1.operations) },
     rawMs: lanes.c1.ms / lanes.c1.operations,
     perClaimRequests: { o1: lanes.o1.reading.requests / lanes.o1.operations, o4: lanes.o4.reading.requests / lanes.o4.operations },
+    cpuMsPerOperation: { c1: cpuPerOperation(lanes.c1), c4: cpuPerOperation(lanes.c4), o1: cpuPerOperation(lanes.o1), o4: cpuPerOperation(lanes.o4) },
   };
 }

@@ -46,6 +46,8 @@ export async function freePort(): Promise<number> {
 
 export interface RunningEmulator {
   endpoint: string;
+  /** The emulator's own process, where it is one (DynamoDB Local's JVM): the bench meters its CPU. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -187,7 +189,7 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
     throw error;
   }
   client.destroy();
-  return { endpoint, stop };
+  return { endpoint, pid: child.pid, stop };
 }
 
 /** fauxqs, an SQS server in Node, listening on 127.0.0.1 only. */

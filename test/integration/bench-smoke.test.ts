@@ -18,6 +18,7 @@ describe('bench (smoke mode)', () => {
       'throughput.ratio.o1',
       'throughput.ratio.o4',
       'throughput.claim_split',
+      ...['c1', 'c4', 'o1', 'o4'].map((lane) => `throughput.cpu_ms.${lane}`),
       ...['created', 'slot'].flatMap((kind) => ['p50', 'p95', 'p99'].map((p) => `latency.${kind}.${p}`)),
       ...['create', 'claim', 'running', 'complete'].map((phase) => `lifecycle.${phase}.requests`),
       'lifecycle.requests',
