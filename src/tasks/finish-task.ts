@@ -132,9 +132,11 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   );
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
+  // The slot is free once the transition is written: the next task is claimed while this one's
+  // notifications are queued and its sandbox is stopped.
+  if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
   await afterAttempt(transition, now);
   await terminateSandbox(transition.before, now);
-  if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
 }
 
 const NO_CHANGES = 'No changes: the agent left the repository as it found it.';
@@ -272,8 +274,8 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
     const status = transition.after.status;
     logger.info('task finished', { task_id: task.id, user_id: task.user_id, status });
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
-    await afterAttempt(transition, now);
     await wakeOrchestrator('slot-freed');
+    await afterAttempt(transition, now);
   }
   return transition;
 }
@@ -311,9 +313,9 @@ export async function failActiveTask(
   );
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
+  await wakeOrchestrator('slot-freed');
   await terminateSandbox(transition.before, now);
   await afterAttempt(transition, now);
-  await wakeOrchestrator('slot-freed');
   return true;
 }
 
