@@ -292,25 +292,34 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   const pageSize = options.pageSize ?? 25;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CLAIM_CONCURRENCY);
   const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: 0, readyUsersSeen: 0 };
-  // Promotion only re-files users for later ready reads, so it runs beside the first rounds
-  // instead of before them; a round that finds nothing waits for it before the pass gives up.
+  // Promotion only re-files users for later ready reads, so it runs beside the claims of the first
+  // round, started once that round's ready read is back (the read a freed slot waits for does not
+  // share the database with promotion's); a round that finds nothing waits for it before the pass
+  // gives up.
   let promotionSettled = false;
-  const promotion = promoteDueUsers(clock()).finally(() => {
-    promotionSettled = true;
-  });
-  promotion.catch(() => undefined);
+  let promotion: Promise<number> | undefined;
+  const startPromotion = (): Promise<number> => {
+    if (!promotion) {
+      promotion = promoteDueUsers(clock()).finally(() => {
+        promotionSettled = true;
+      });
+      promotion.catch(() => undefined);
+    }
+    return promotion;
+  };
   const failed = new Set<string>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
     const settledBeforeRead = promotionSettled;
     const conflictsBefore = result.conflicts;
     const ready = await listReadyUsers(pageSize);
+    startPromotion();
     const ids = shuffleWithinTies(ready).filter((id) => !failed.has(id));
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0) {
       // Users promoted after this read began are only in the next one.
       if (settledBeforeRead) break;
-      await promotion;
+      await startPromotion();
       continue;
     }
     const messages: SpawnMessage[] = [];
@@ -362,13 +371,13 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       break;
     } else {
       // Lost races are retried once more; and a promotion still running may file new users.
-      if (!promotionSettled) await promotion.catch(() => undefined);
+      if (!promotionSettled) await startPromotion().catch(() => undefined);
       emptyRounds += 1;
     }
   }
   for (const task of result.claimed) {
     logger.info('task claimed', { task_id: task.id, user_id: task.user_id, attempt: task.attempts, timeout_seconds: task.reserved_seconds });
   }
-  result.promoted = await promotion;
+  result.promoted = await startPromotion();
   return result;
 }
