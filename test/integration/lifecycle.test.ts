@@ -14,7 +14,9 @@ import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { DomainError } from '../../src/platform/errors.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
-import { takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
+import { ReceiveMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
+import { sqs } from '../../src/platform/aws.js';
+import { eventually, takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 
 let env: TestEnv;
 let provider: RecordingSandboxProvider;
@@ -28,6 +30,19 @@ async function claimAndSpawn(now: Date): Promise<SpawnMessage[]> {
   const messages = await takeSpawnMessages(env.queues.spawnQueueUrl);
   for (const message of messages) await spawnClaimedTask(message, () => now);
   return messages;
+}
+
+/** The reasons of the wake messages queued so far (read and deleted). */
+async function takeWakeMessages(): Promise<string[]> {
+  const reasons: string[] = [];
+  for (;;) {
+    const result = await sqs().send(new ReceiveMessageCommand({ QueueUrl: env.queues.wakeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (!result.Messages?.length) return reasons;
+    for (const message of result.Messages) {
+      reasons.push(String((JSON.parse(message.Body ?? '{}') as { reason?: string }).reason));
+      await sqs().send(new DeleteMessageCommand({ QueueUrl: env.queues.wakeQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
 }
 
 beforeEach(async () => {
@@ -108,6 +123,26 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
     expect(new Set(provider.terminated)).toEqual(new Set([`rec-${task.id}-1`]));
     expect((await getTask(task.id))?.status).toBe('cancelled');
     expect(await getUser(owner, t0)).toMatchObject({ running_count: 0, pending_count: 0 });
+  });
+
+  it('wakes the orchestrator for the freed slot while the ended task\'s sandbox is still stopping', async () => {
+    const owner = user();
+    const t0 = new Date();
+    const running = await createTask(owner, taskCreateSchema.parse({ title: 'stopping slowly' }), t0);
+    await claimAndSpawn(at(t0, 1));
+    await takeWakeMessages();
+    let release = (): void => undefined;
+    const stopping = new Promise<void>((resolve) => (release = resolve));
+    provider.terminate = async () => stopping; // an ECS StopTask that takes its time
+    const cancelled = cancelTask(owner, running.id, at(t0, 2));
+    const woken = await eventually(async () => {
+      const reasons = await takeWakeMessages();
+      return reasons.length > 0 ? reasons : undefined;
+    }, 10_000, 'a wake message');
+    expect(woken).toContain('slot-freed');
+    release();
+    await cancelled;
+    expect((await getTask(running.id))?.status).toBe('cancelled');
   });
 
   it('a stale claim goes back to pending with its unrecorded sandbox stopped, is retried, and fails after three attempts', async () => {
