@@ -97,7 +97,7 @@ export class NightshiftStack extends Stack {
       SANDBOX_PROVIDER: config.sandboxProvider,
     };
 
-    // Sandbox provider: what the API's sandbox and schedules groups (cancel), spawner (start) and sweeper (timeout) need to reach it.
+    // Sandbox provider: what the API's sandbox group (cancel), spawner (start; the stops a batch cancel hands it) and sweeper (timeout) need to reach it.
     let sandboxEnvironment: Record<string, string>;
     let daytonaSecret: secretsmanager.ISecret | undefined;
     // ECS: the git token the container pushes with also opens the pull requests, from the API (on the entry script's report).
@@ -183,7 +183,6 @@ export class NightshiftStack extends Stack {
       timeout: Duration.seconds(29),
       environment: {
         ...apiEnvironment,
-        ...sandboxEnvironment,
         SCHEDULE_GROUP_NAME: scheduleGroupName,
         SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
         BATCH_TRIGGER_ARN: batchTrigger.function.functionArn,
@@ -288,8 +287,10 @@ export class NightshiftStack extends Stack {
       table.grantReadWriteData(fn.function);
       wakeQueue.grantSendMessages(fn.function); // task created, slot freed by cancel
     }
-    // GET /api/v1/health probes the spawn queue; the API never sends to it.
+    // GET /api/v1/health probes the spawn queue; of the API only the schedules group sends to it
+    // (a batch cancel hands its running tasks' sandbox stops to the spawner).
     api.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [spawnQueue.queueArn] }));
+    spawnQueue.grantSendMessages(apiSchedules.function);
     // Only the schedules group manages batch schedules.
     apiSchedules.role.addToPolicy(
       new iam.PolicyStatement({
@@ -340,12 +341,12 @@ export class NightshiftStack extends Stack {
 
     if (this.sandbox) {
       this.sandbox.grantRun(spawner.function);
-      // The API's sandbox group cancels tasks; its schedules group cancels a batch's tasks.
-      for (const fn of [spawner, apiSandbox, apiSchedules, sweeper]) this.sandbox.grantStopAndDescribe(fn.function);
+      // The API's sandbox group cancels tasks; the spawner also stops what a batch cancel hands it.
+      for (const fn of [spawner, apiSandbox, sweeper]) this.sandbox.grantStopAndDescribe(fn.function);
       this.sandbox.grantReadLogs(apiSandbox.function);
     }
     if (daytonaSecret) {
-      for (const fn of [spawner, apiSandbox, apiSchedules, sweeper]) daytonaSecret.grantRead(fn.function);
+      for (const fn of [spawner, apiSandbox, sweeper]) daytonaSecret.grantRead(fn.function);
     }
 
     // Events come from wherever a task ends or a charge is made; the notifier and digest trigger live in their own construct.

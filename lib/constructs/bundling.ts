@@ -13,13 +13,15 @@ export const ESM_REQUIRE_BANNER =
  * chain (SSO, INI files, STS web identity, instance metadata) is swapped for the environment
  * alone, which takes about 90 KB out of every bundle. The artifact store's S3 calls (GetObject,
  * PutObject) go through src/platform/lambda-s3.ts instead of the SDK's S3 client, its XML
- * protocol and parser: about 190 KB of the API's sandbox function. Absolute paths: esbuild
+ * protocol and parser: about 190 KB of the API's sandbox function; EventBridge Scheduler's two
+ * calls (CreateSchedule, DeleteSchedule) go through src/platform/lambda-scheduler.ts. Absolute paths: esbuild
  * resolves alias targets from its working directory, and the stack bundles locally (esbuild is a
  * dev dependency).
  */
 export const BUNDLE_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': path.join(PROJECT_ROOT, 'src/platform/lambda-credentials.ts'),
   '@aws-sdk/client-s3': path.join(PROJECT_ROOT, 'src/platform/lambda-s3.ts'),
+  '@aws-sdk/client-scheduler': path.join(PROJECT_ROOT, 'src/platform/lambda-scheduler.ts'),
 };
 
 /**

@@ -24,7 +24,8 @@ async function unfinishedTaskIds(userId: string, batchId: string): Promise<Set<s
 
 /**
  * DELETE /batches/{id}: stops the recurrence (batch cancelled, schedule deleted) and cancels every
- * task of the batch that has not finished. Finished work stays in the report. Safe to repeat.
+ * task of the batch that has not finished (the sandboxes of running ones are stopped by the
+ * spawner, from a stop message each). Finished work stays in the report. Safe to repeat.
  */
 export async function cancelBatch(userId: string, batchId: string, now = new Date()): Promise<{ batch: Batch; tasks_cancelled: number }> {
   const owned = await getOwnBatch(userId, batchId);
@@ -41,7 +42,8 @@ export async function cancelBatch(userId: string, batchId: string, now = new Dat
   let cancelled = 0;
   for (const taskId of ids) {
     try {
-      await cancelTask(userId, taskId, now);
+      // The spawner stops the sandboxes: this function carries no sandbox providers.
+      await cancelTask(userId, taskId, now, { sandbox: 'hand-off' });
       cancelled += 1;
     } catch (error) {
       // It finished on its own meanwhile.

@@ -2,7 +2,7 @@ import { TERMINAL_STATUSES, type Task } from './task.js';
 import { DomainError, TaskNotFoundError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import { count } from '../platform/metrics.js';
-import { wakeOrchestrator } from '../platform/queue/messages.js';
+import { sendSpawnMessages, wakeOrchestrator } from '../platform/queue/messages.js';
 import { currentSandboxProvider } from '../sandbox/current.js';
 import type { TaskResult } from './schemas.js';
 import { getTask } from './task-store.js';
@@ -97,20 +97,50 @@ async function afterAttempt(transition: { before: Task; after: Task }, now: Date
  * attempt's sandbox is looked up by task and attempt, so no agent is left running unseen.
  */
 export async function terminateSandbox(task: Task, now = new Date()): Promise<void> {
-  // A pending task has no sandbox: processes without a provider (the orchestrator) never need one.
-  if (!task.sandbox_id && task.status !== 'claimed') return;
+  if (!hadSandbox(task)) return;
   try {
-    const provider = currentSandboxProvider();
-    // A sandbox that alone holds a repository task's checkout (Daytona) is saved from first.
-    if (task.sandbox_id && (await saveWorkBeforeDelete(provider, task, now))) return;
-    if (task.sandbox_id) await provider.terminate(task.sandbox_id);
-    else await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
+    await stopAttemptSandbox(task, now);
   } catch (error) {
     logger.error('could not terminate sandbox', { task_id: task.id, user_id: task.user_id, sandbox_id: task.sandbox_id, error });
   }
 }
 
-export async function cancelTask(userId: string, taskId: string, now = new Date()): Promise<void> {
+/** A pending task has no sandbox: processes without a provider (the orchestrator) never need one. */
+const hadSandbox = (task: Task): boolean => task.sandbox_id !== null || task.status === 'claimed';
+
+/** Stops the sandbox of `task`'s attempt (its recorded one, or the one its spawner may have started); throws what the provider throws. */
+async function stopAttemptSandbox(task: Task, now: Date): Promise<void> {
+  const provider = currentSandboxProvider();
+  // A sandbox that alone holds a repository task's checkout (Daytona) is saved from first.
+  if (task.sandbox_id && (await saveWorkBeforeDelete(provider, task, now))) return;
+  if (task.sandbox_id) await provider.terminate(task.sandbox_id);
+  else await provider.terminateAttempt({ id: task.id, attempt: task.attempts });
+}
+
+/**
+ * The spawner's side of a stop handed off by a cancel (`sandbox: 'hand-off'`): stops the sandbox
+ * of the attempt that ended. Only an attempt that has ended is stopped (a message about an older
+ * attempt, or a task that is not over, changes nothing). Provider errors are thrown, so SQS
+ * retries the message; a stop that is repeated is harmless (terminating is idempotent).
+ */
+export async function stopEndedAttemptSandbox(taskId: string, attempt: number, now = new Date()): Promise<'stopped' | 'stale-message'> {
+  const task = await getTask(taskId);
+  if (!task || task.attempts !== attempt || !TERMINAL_STATUSES.has(task.status)) return 'stale-message';
+  await stopAttemptSandbox(task, now);
+  logger.info('sandbox of an ended attempt stopped', { task_id: task.id, user_id: task.user_id, attempt, sandbox_id: task.sandbox_id });
+  return 'stopped';
+}
+
+export interface CancelOptions {
+  /**
+   * `stop` (default): the sandbox of a claimed or running task is stopped before this returns.
+   * `hand-off`: a stop message goes to the spawn queue and the spawner stops it, so a function
+   * that cancels in bulk (a batch cancel) needs no sandbox providers.
+   */
+  sandbox?: 'stop' | 'hand-off';
+}
+
+export async function cancelTask(userId: string, taskId: string, now = new Date(), options: CancelOptions = {}): Promise<void> {
   await getOwnTask(userId, taskId);
   const transition = await withTaskCharge(taskId, (charge) =>
     transitionTask(
@@ -136,7 +166,11 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   // notifications are queued and its sandbox is stopped.
   if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
   await afterAttempt(transition, now);
-  await terminateSandbox(transition.before, now);
+  if (options.sandbox !== 'hand-off') {
+    await terminateSandbox(transition.before, now);
+  } else if (hadSandbox(transition.before)) {
+    await sendSpawnMessages([{ kind: 'stop-sandbox', task_id: taskId, attempt: transition.before.attempts }]);
+  }
 }
 
 const NO_CHANGES = 'No changes: the agent left the repository as it found it.';

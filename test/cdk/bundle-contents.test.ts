@@ -43,9 +43,9 @@ describe('Lambda bundle contents', () => {
     expect(functionsWith(/src\/sandbox\/(process-provider|git-workspace|from-environment)\.ts$/)).toEqual([]);
   });
 
-  it('only functions that start, stop or read sandboxes carry the cloud providers (of the API: cancel, callback, logs; batch cancel)', () => {
-    expect(functionsWith(/@aws-sdk\/client-ecs\//)).toEqual(['api-sandbox', 'api-schedules', 'spawn-dlq', 'spawner', 'sweeper']);
-    expect(functionsWith(/src\/sandbox\/(ecs|daytona)-provider\.ts$/)).toEqual(['api-sandbox', 'api-schedules', 'spawn-dlq', 'spawner', 'sweeper']);
+  it('only functions that start, stop or read sandboxes carry the cloud providers (of the API: cancel, callback, logs; a batch cancel hands its stops to the spawner)', () => {
+    expect(functionsWith(/@aws-sdk\/client-ecs\//)).toEqual(['api-sandbox', 'spawn-dlq', 'spawner', 'sweeper']);
+    expect(functionsWith(/src\/sandbox\/(ecs|daytona)-provider\.ts$/)).toEqual(['api-sandbox', 'spawn-dlq', 'spawner', 'sweeper']);
   });
 
   it("only the API's sandbox group, which reads patches and logs, carries an S3 client: Lambda's own (lambda-s3.ts), not the SDK's", () => {
@@ -57,8 +57,9 @@ describe('Lambda bundle contents', () => {
     expect(functionsWith(/node_modules\/croner\//)).toEqual(['api-schedules', 'batch-trigger', 'digest-trigger']);
   });
 
-  it("EventBridge Scheduler only in the API's schedules group", () => {
-    expect(functionsWith(/@aws-sdk\/client-scheduler\//)).toEqual(['api-schedules']);
+  it("EventBridge Scheduler only in the API's schedules group, through the small Lambda client instead of the SDK's", () => {
+    expect(functionsWith(/src\/platform\/lambda-scheduler\.ts$/)).toEqual(['api-schedules']);
+    expect(functionsWith(/@aws-sdk\/client-scheduler\//)).toEqual([]);
   });
 
   it('the OpenAPI document (and its JSON Schema generation) only in its own function, which carries no S3, ECS, SQS, Scheduler or Secrets Manager client', () => {

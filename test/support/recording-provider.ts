@@ -7,6 +7,7 @@ export class RecordingSandboxProvider implements SandboxProvider {
   readonly terminated: string[] = [];
   spawnCalls = 0;
   failNextSpawns = 0;
+  failNextTerminates = 0;
 
   async spawn(request: SpawnRequest): Promise<Sandbox> {
     this.spawnCalls += 1;
@@ -20,6 +21,10 @@ export class RecordingSandboxProvider implements SandboxProvider {
   }
 
   async terminate(sandboxId: string): Promise<void> {
+    if (this.failNextTerminates > 0) {
+      this.failNextTerminates -= 1;
+      throw new Error('provider unavailable');
+    }
     this.terminated.push(sandboxId);
   }
 

@@ -14,6 +14,25 @@ export const spawnMessageSchema = z.object({
 });
 export type SpawnMessage = z.infer<typeof spawnMessageSchema>;
 
+/**
+ * Body of a spawn-queue message that asks the spawner to stop the sandbox of an attempt that has
+ * ended (a batch cancel): the functions that cancel in bulk carry no sandbox providers, the
+ * spawner, which starts sandboxes, has them.
+ */
+export const stopSandboxMessageSchema = z.object({
+  kind: z.literal('stop-sandbox'),
+  task_id: z.string().min(1),
+  attempt: z.number().int().positive(),
+});
+export type StopSandboxMessage = z.infer<typeof stopSandboxMessageSchema>;
+
+/** Anything on the spawn queue: a claimed attempt to start, or an ended attempt's sandbox to stop. */
+export const spawnQueueMessageSchema = z.union([spawnMessageSchema, stopSandboxMessageSchema]);
+export type SpawnQueueMessage = z.infer<typeof spawnQueueMessageSchema>;
+
+export const isStopSandboxMessage = (message: SpawnQueueMessage): message is StopSandboxMessage =>
+  'kind' in message && message.kind === 'stop-sandbox';
+
 /** Body of a wake-queue message. `at` (ISO) asks for a wake at that time rather than now. */
 export const wakeMessageSchema = z.object({
   reason: z.string().max(64),
@@ -24,7 +43,7 @@ export type WakeMessage = z.infer<typeof wakeMessageSchema>;
 /** SQS allows at most 15 minutes of delay; longer waits are re-sent by the orchestrator. */
 export const MAX_DELAY_SECONDS = 900;
 
-export async function sendSpawnMessages(messages: SpawnMessage[]): Promise<void> {
+export async function sendSpawnMessages(messages: SpawnQueueMessage[]): Promise<void> {
   const url = getConfig().spawnQueueUrl;
   for (let i = 0; i < messages.length; i += 10) {
     let entries = messages.slice(i, i + 10).map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
@@ -36,7 +55,8 @@ export async function sendSpawnMessages(messages: SpawnMessage[]): Promise<void>
       result = await sqs().send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
     }
     if (result.Failed && result.Failed.length > 0) {
-      // The stale-claim sweep returns these tasks to pending, so nothing is lost; say so loudly.
+      // The stale-claim sweep returns claimed tasks to pending, so nothing is lost; an unsent stop
+      // leaves the sandbox running until its timeout kills it. Either way, say so loudly.
       logger.error('spawn messages not sent', { failed: result.Failed });
     }
   }
