@@ -32,6 +32,14 @@ export interface ClaimOptions {
 /** Claims a pass makes at once: enough to hide round trips, few enough to keep the ready order. */
 export const DEFAULT_CLAIM_CONCURRENCY = 4;
 
+/**
+ * A round reads this many pages of ready users, shuffles those with the same running count and
+ * keeps one page: concurrent orchestrators then draw different users from a large tie (every user
+ * of a fresh night has 0 running) instead of racing for the same 25 accounts. The running-count
+ * order is kept; within a tie the least-recently-served order is kept to within this many pages.
+ */
+export const READY_CANDIDATE_PAGES = 2;
+
 export interface ClaimResult {
   claimed: Task[];
   conflicts: number;
@@ -312,9 +320,11 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
     const settledBeforeRead = promotionSettled;
     const conflictsBefore = result.conflicts;
-    const ready = await listReadyUsers(pageSize);
+    const ready = await listReadyUsers(pageSize * READY_CANDIDATE_PAGES);
     startPromotion();
-    const ids = shuffleWithinTies(ready).filter((id) => !failed.has(id));
+    const ids = shuffleWithinTies(ready)
+      .filter((id) => !failed.has(id))
+      .slice(0, pageSize);
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0) {
       // Users promoted after this read began are only in the next one.
