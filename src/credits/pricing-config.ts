@@ -156,5 +156,12 @@ export function loadPricingConfig(raw: unknown = rawPricing, source = PRICING_CO
   return deepFreeze(result.data);
 }
 
-/** The configuration every caller uses unless a test passes its own. */
-export const PRICING: PricingConfig = loadPricingConfig();
+let bundled: PricingConfig | undefined;
+
+/**
+ * The configuration every caller uses unless a test passes its own: validated on first use, not
+ * at import, so a cold start of a function that never prices a task does not pay for it (the
+ * validation took about 14 ms of the API function's module initialisation). The bundled file is
+ * checked by test/unit/credits/pricing.test.ts, so a bad one fails CI, not a request.
+ */
+export const pricing = (): PricingConfig => (bundled ??= loadPricingConfig());

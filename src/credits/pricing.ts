@@ -4,7 +4,7 @@
  * rounded to 4 decimals, so that estimates, charges and refunds add up without float drift.
  */
 import { DomainError } from '../platform/errors.js';
-import { PRICING, type ActionPricing, type PricingConfig } from './pricing-config.js';
+import { pricing, type ActionPricing, type PricingConfig } from './pricing-config.js';
 
 export const CREDIT_DECIMALS = 4;
 /** Integer units per credit: every stored or compared amount is a whole number of these. */
@@ -151,7 +151,7 @@ function pricedWork(
 export function estimateCredits(
   task: CreditEstimateInput,
   location: PricingLocation,
-  config: PricingConfig = PRICING,
+  config: PricingConfig = pricing(),
 ): number {
   const work = pricedWork(task, config, {});
   return unitsToCredits(costUnits(work.base, config.location_multipliers[location], work.quantity));
@@ -162,7 +162,7 @@ export function estimateCredits(
  * front. Without reported usage the charge stands. The actual cost is capped at the charge
  * (overage is never billed after the fact), so the refund lies in [0, charged].
  */
-export function actualCredits(input: ActualCreditsInput, config: PricingConfig = PRICING): ActualCredits {
+export function actualCredits(input: ActualCreditsInput, config: PricingConfig = pricing()): ActualCredits {
   const charged = toUnitsExact(Math.max(0, input.charged));
   const usage = { tokens: input.tokensUsed, minutes: input.minutesUsed };
   const work = pricedWork(input.task, config, usage);
@@ -181,7 +181,7 @@ export function actualCredits(input: ActualCreditsInput, config: PricingConfig =
 export function estimateDurationMs(
   task: CreditEstimateInput,
   location: 'local' | 'remote',
-  config: PricingConfig = PRICING,
+  config: PricingConfig = pricing(),
 ): number {
   if (task.type === 'agent') {
     const minutes = checkedCount(task.estimatedMinutes ?? config.agent.default_estimated_minutes, 'minutes');

@@ -6,7 +6,7 @@
 import type { ExecutionLocation, ExecutionPreference } from '../tasks/task.js';
 import { DomainError } from '../platform/errors.js';
 import { estimateCredits, estimateDurationMs, findActionPricing, type CreditEstimateInput } from '../credits/pricing.js';
-import { PRICING, type PricingConfig } from '../credits/pricing-config.js';
+import { pricing, type PricingConfig } from '../credits/pricing-config.js';
 import type { QuotaLevel } from '../credits/quota-windows.js';
 import { paramsForModel, selectModel } from './intent.js';
 
@@ -169,7 +169,7 @@ const onDevice = (device: Device): string =>
 export function routeTask(input: RouteTaskInput): RoutingDecision {
   const { task, executors, now } = input;
   const preference = input.preference ?? 'auto';
-  const config = input.config ?? PRICING;
+  const config = input.config ?? pricing();
   const capability = requiredCapability(task);
   const credits = creditInput(task);
   const modelChoice = chooseModel(task, config);

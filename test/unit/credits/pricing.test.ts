@@ -9,7 +9,7 @@ import {
   type CreditEstimateInput,
   type PricingLocation,
 } from '../../../src/credits/pricing.js';
-import { loadPricingConfig, PRICING, PricingConfigError } from '../../../src/credits/pricing-config.js';
+import { loadPricingConfig, pricing, PricingConfigError } from '../../../src/credits/pricing-config.js';
 
 const action = (integration: string, name: string, estimatedTokens?: number): CreditEstimateInput => ({
   type: 'action',
@@ -46,7 +46,7 @@ describe('estimateCredits', () => {
     // Prepare: the bundled pricing table
 
     // Act
-    const credits = estimateCredits(task, location, PRICING);
+    const credits = estimateCredits(task, location, pricing());
 
     // Assess
     expect(credits).toBe(expected);
@@ -63,7 +63,7 @@ describe('estimateCredits', () => {
     const task: CreditEstimateInput = { type: 'action', integration, action: name };
 
     // Act
-    const act = () => estimateCredits(task, 'remote', PRICING);
+    const act = () => estimateCredits(task, 'remote', pricing());
 
     // Assess
     expect(act).toThrow(UnknownActionError);
@@ -71,7 +71,7 @@ describe('estimateCredits', () => {
   });
 
   it('rejects a negative token estimate', () => {
-    expect(() => estimateCredits(action('llm', 'chat', -1), 'remote', PRICING)).toThrow(RangeError);
+    expect(() => estimateCredits(action('llm', 'chat', -1), 'remote', pricing())).toThrow(RangeError);
   });
 });
 
@@ -106,7 +106,7 @@ describe('actualCredits', () => {
     // Prepare: the bundled pricing table
 
     // Act
-    const result = actualCredits(input, PRICING);
+    const result = actualCredits(input, pricing());
 
     // Assess
     expect(result).toEqual({ actualCredits: expectedActual, refundCredits: expectedRefund });
@@ -134,7 +134,7 @@ describe('estimateDurationMs', () => {
     ['llm chat, 5000 tokens, in the cloud', action('llm', 'chat', 5000), 'remote', 800 + 5 * 1500],
     ['agent task, default 15 minutes', agent(), 'remote', 15 * 60_000],
   ])('%s', (_name, task, location, expected) => {
-    expect(estimateDurationMs(task, location, PRICING)).toBe(expected);
+    expect(estimateDurationMs(task, location, pricing())).toBe(expected);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PRICING } from '../../../src/credits/pricing-config.js';
+import { pricing } from '../../../src/credits/pricing-config.js';
 import { paramsForModel, selectModel, type IntentRules } from '../../../src/routing/intent.js';
 
 describe('selectModel with the configured rules', () => {
@@ -19,7 +19,7 @@ describe('selectModel with the configured rules', () => {
     ['', 'general', 'phi3:3.8b', { temperature: 0.15 }],
   ])('%j -> %s', (text, intent, model, params) => {
     // Act
-    const selection = selectModel(text, PRICING.intent);
+    const selection = selectModel(text, pricing().intent);
 
     // Assess
     expect(selection).toMatchObject({ intent, model, model_params: params });
@@ -64,6 +64,6 @@ describe('paramsForModel', () => {
     ['phi3:3.8b', { temperature: 0.15 }],
     ['gpt-oss:20b', null],
   ])('%s -> %j', (model, expected) => {
-    expect(paramsForModel(model, PRICING.intent)).toEqual(expected);
+    expect(paramsForModel(model, pricing().intent)).toEqual(expected);
   });
 });

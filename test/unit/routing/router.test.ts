@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutionPreference } from '../../../src/tasks/task.js';
 import { UnknownActionError } from '../../../src/credits/pricing.js';
-import { PRICING } from '../../../src/credits/pricing-config.js';
+import { pricing } from '../../../src/credits/pricing-config.js';
 import type { QuotaLevel } from '../../../src/credits/quota-windows.js';
 import {
   isExecutorOnline,
@@ -32,7 +32,7 @@ const route = (
   preference: ExecutionPreference,
   executors: ExecutorSnapshot[],
   quota: QuotaLevel = 'OK',
-) => routeTask({ task, preference, executors, quota: { status: quota }, now: NOW, config: PRICING });
+) => routeTask({ task, preference, executors, quota: { status: quota }, now: NOW, config: pricing() });
 
 describe('routeTask: gmail.send with one idle online device', () => {
   it.each<[ExecutionPreference, 'local' | 'remote', string | null, number, string]>([
