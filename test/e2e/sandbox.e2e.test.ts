@@ -62,12 +62,11 @@ describe('the process sandbox provider behind the API', () => {
     expect(task.failure_reason).toContain('3');
   });
 
-  it('kills a running sandbox when its task is cancelled', async () => {
-    const created = await call('POST', '/api/v1/tasks', { title: 'hang' });
-    const running = await waitForStatus(created.body.id, ['running']);
-    const pidFile = join(stack.dataDir, 'sandboxes', `${running.id}-1`, 'pid');
+  /** Whether the sandbox process group of the task's first attempt is still alive. */
+  async function sandboxProcess(taskId: string): Promise<() => boolean> {
+    const pidFile = join(stack.dataDir, 'sandboxes', `${taskId}-1`, 'pid');
     const pid = await eventually(async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : undefined), 10_000, 'pid file');
-    const alive = () => {
+    return () => {
       try {
         process.kill(-pid, 0);
         const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2];
@@ -76,11 +75,33 @@ describe('the process sandbox provider behind the API', () => {
         return false;
       }
     };
+  }
+
+  it('kills a running sandbox when its task is cancelled', async () => {
+    const created = await call('POST', '/api/v1/tasks', { title: 'hang' });
+    const running = await waitForStatus(created.body.id, ['running']);
+    const alive = await sandboxProcess(running.id);
     expect(alive()).toBe(true);
     expect(await call('DELETE', `/api/v1/tasks/${running.id}`)).toMatchObject({ status: 200, body: { cancelled: true } });
     await eventually(async () => !alive(), 10_000, 'the sandbox process group to die');
     expect((await call('GET', `/api/v1/tasks/${running.id}`)).body.status).toBe('cancelled');
     const status = await call('GET', '/api/v1/tasks/queue-status');
     expect(status.body.running).toBe(0);
+  });
+
+  it('kills the running sandboxes of a cancelled batch: the API hands the stops to the spawner', async () => {
+    const created = await call('POST', '/api/v1/batches', { name: 'hang twice', tasks: [{ title: 'hang' }, { title: 'hang' }] });
+    expect(created.status).toBe(201);
+    const ids: string[] = created.body.tasks.map((task: { id: string }) => task.id);
+    for (const id of ids) await waitForStatus(id, ['running']);
+    const alive = await Promise.all(ids.map((id) => sandboxProcess(id)));
+    expect(alive.map((check) => check())).toEqual([true, true]);
+
+    const cancelled = await call('DELETE', `/api/v1/batches/${created.body.id}`);
+
+    expect(cancelled).toMatchObject({ status: 200, body: { tasks_cancelled: 2 } });
+    await eventually(async () => alive.every((check) => !check()), 10_000, 'both sandbox process groups to die');
+    for (const id of ids) expect((await call('GET', `/api/v1/tasks/${id}`)).body.status).toBe('cancelled');
+    expect((await call('GET', '/api/v1/tasks/queue-status')).body.running).toBe(0);
   });
 });
