@@ -5,9 +5,13 @@ import { claimLatency, count, publishMetrics } from '../../src/platform/metrics.
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { wakeMessageSchema, wakeOrchestrator } from '../../src/platform/queue/messages.js';
 import { creditChargeItems } from '../../src/credits/charges.js';
+import { QueueHeads } from '../../src/scheduling/queue-heads.js';
 
 const scheduledEventSchema = z.object({ source: z.string(), 'detail-type': z.string().optional() }).passthrough();
 const sqsEventSchema = z.object({ Records: z.array(z.object({ body: z.string(), messageId: z.string() }).passthrough()) });
+
+/** This container's memory of the queue heads it claimed from: kept while the container is warm. */
+const queueHeads = new QueueHeads();
 
 /**
  * Woken by the wake queue (task created, slot freed, not_before due) and by the one-minute
@@ -27,8 +31,8 @@ export const handler = async (event: unknown): Promise<SQSBatchResponse | undefi
   } else {
     scheduledEventSchema.parse(event);
   }
-  const result = await claimNextTasks({ chargeItems: creditChargeItems });
-  logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, promoted: result.promoted, failed_users: result.failedUsers });
+  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads });
+  logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
   count('TasksClaimed', result.claimed.length);
   count('PendingTasks', result.readyUsersSeen);
   count('ClaimConflicts', result.conflicts);

@@ -17,6 +17,7 @@ try {
       reqPerClaim: { o1: +r.perClaimRequests.o1.toFixed(2), o4: +r.perClaimRequests.o4.toFixed(2) },
       lost: r.conflicts,
       claims: r.claims,
+      queueHeads: r.queueHeads,
       cpuMs: Object.fromEntries(Object.entries(r.cpuMsPerOperation).map(([lane, cpu]) => [lane, { node: +cpu.node.toFixed(2), dynamodb: cpu.dynamodb === null ? null : +cpu.dynamodb.toFixed(2) }])),
       perSecond: { c1: Math.round(r.rawPerSecond.c1), c4: Math.round(r.rawPerSecond.c4), o1: Math.round(r.claimsPerSecond.o1), o4: Math.round(r.claimsPerSecond.o4) },
     }));

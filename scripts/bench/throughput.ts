@@ -3,6 +3,7 @@ import type { Task } from '../../src/tasks/task.js';
 import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, type UserAccount } from '../../src/accounts/account.js';
 import { getConfig } from '../../src/platform/config.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { QueueHeads } from '../../src/scheduling/queue-heads.js';
 import { hashToken } from '../../src/tasks/callback-token.js';
 import { putTaskItem } from '../../src/tasks/task-store.js';
 import { transact } from '../../src/platform/dynamodb/transact.js';
@@ -24,6 +25,8 @@ export interface ThroughputResult {
   claimsPerSecond: { o1: number; o4: number };
   conflicts: { o1: number; o4: number };
   claims: { o1: number; o4: number };
+  /** Claims made from a remembered queue head (the transaction alone), and remembered heads refused as stale. */
+  queueHeads: { o1: { claims: number; stale: number }; o4: { claims: number; stale: number } };
   /** Where one orchestrator's time went, per claim: DynamoDB milliseconds by command, the rest outside DynamoDB. */
   perClaimMs: { o1: Record<string, number> };
   /** Milliseconds per raw transaction, one stream. */
@@ -59,11 +62,13 @@ interface Lane {
   operations: number;
   ms: number;
   conflicts: number;
+  fromQueueHeads: number;
+  staleQueueHeads: number;
   reading: MeterReading;
   cpu: { node: number; dynamodb: number | null };
 }
 
-const emptyLane = (): Lane => ({ operations: 0, ms: 0, conflicts: 0, reading: emptyReading(), cpu: { node: 0, dynamodb: 0 } });
+const emptyLane = (): Lane => ({ operations: 0, ms: 0, conflicts: 0, fromQueueHeads: 0, staleQueueHeads: 0, reading: emptyReading(), cpu: { node: 0, dynamodb: 0 } });
 
 /**
  * Raw DynamoDB Local TransactWriteItems of exactly a claim's shape (the task Put conditioned on
@@ -94,23 +99,33 @@ async function rawTransactions(users: SeededBacklog['users'], operations: number
   return perLane * concurrency;
 }
 
-/** `orchestrators` concurrent orchestrator loops running claim passes until `operations` claims are made. */
-async function orchestratorClaims(operations: number, orchestrators: number): Promise<{ claims: number; conflicts: number }> {
+/**
+ * `orchestrators` concurrent orchestrator loops running claim passes until `operations` claims are
+ * made. Each loop is one orchestrator, with its own memory of queue heads (as one Lambda container
+ * has), kept across the slices of a run.
+ */
+async function orchestratorClaims(operations: number, orchestratorHeads: QueueHeads[]): Promise<{ claims: number; conflicts: number; fromQueueHeads: number; staleQueueHeads: number }> {
+  const orchestrators = orchestratorHeads.length;
   let claims = 0;
   let conflicts = 0;
+  let fromQueueHeads = 0;
+  let staleQueueHeads = 0;
   await Promise.all(
-    Array.from({ length: orchestrators }, async () => {
+    Array.from({ length: orchestrators }, async (_, index) => {
       let idle = 0;
+      const queueHeads = orchestratorHeads[index] as QueueHeads;
       while (claims < operations && idle < 3) {
-        const result = await claimNextTasks({ maxClaims: Math.min(25, Math.max(1, operations - claims)) });
+        const result = await claimNextTasks({ maxClaims: Math.min(25, Math.max(1, operations - claims)), queueHeads });
         claims += result.claimed.length;
         conflicts += result.conflicts;
+        fromQueueHeads += result.fromQueueHeads;
+        staleQueueHeads += result.staleQueueHeads;
         idle = result.claimed.length === 0 ? idle + 1 : 0;
       }
     }),
   );
   if (claims === 0) throw new Error('the orchestrators claimed nothing');
-  return { claims, conflicts };
+  return { claims, conflicts, fromQueueHeads, staleQueueHeads };
 }
 
 function perClaim(reading: MeterReading, elapsedMs: number, claims: number): Record<string, number> {
@@ -145,6 +160,7 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
   meter.install(ddb());
 
   const lanes = { c1: emptyLane(), c4: emptyLane(), o1: emptyLane(), o4: emptyLane() };
+  const heads = { o1: [new QueueHeads()], o4: Array.from({ length: 4 }, () => new QueueHeads()) };
   const slices = Math.max(1, Math.round(config.operations / 50));
   const slice = Math.ceil(config.operations / slices);
   for (let i = 0; i < slices; i++) {
@@ -158,9 +174,11 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
         lane.operations += await rawTransactions(raw.backlog.users, slice, name === 'c1' ? 1 : 4);
       } else {
         useTable(name === 'o1' ? o1Table : o4Table);
-        const result = await orchestratorClaims(slice, name === 'o1' ? 1 : 4);
+        const result = await orchestratorClaims(slice, name === 'o1' ? heads.o1 : heads.o4);
         lane.operations += result.claims;
         lane.conflicts += result.conflicts;
+        lane.fromQueueHeads += result.fromQueueHeads;
+        lane.staleQueueHeads += result.staleQueueHeads;
       }
       lane.ms += performance.now() - started;
       const used = cpu.read();
@@ -175,6 +193,10 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
     claimsPerSecond: { o1: perSecond(lanes.o1), o4: perSecond(lanes.o4) },
     conflicts: { o1: lanes.o1.conflicts, o4: lanes.o4.conflicts },
     claims: { o1: lanes.o1.operations, o4: lanes.o4.operations },
+    queueHeads: {
+      o1: { claims: lanes.o1.fromQueueHeads, stale: lanes.o1.staleQueueHeads },
+      o4: { claims: lanes.o4.fromQueueHeads, stale: lanes.o4.staleQueueHeads },
+    },
     perClaimMs: { o1: perClaim(lanes.o1.reading, lanes.o1.ms, lanes.o1.operations) },
     rawMs: lanes.c1.ms / lanes.c1.operations,
     perClaimRequests: { o1: lanes.o1.reading.requests / lanes.o1.operations, o4: lanes.o4.reading.requests / lanes.o4.operations },

@@ -9,6 +9,7 @@ import { ACTIVE_STATUSES, TERMINAL_STATUSES, type Task } from '../../src/tasks/t
 import type { UserAccount } from '../../src/accounts/account.js';
 import { DomainError } from '../../src/platform/errors.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { QueueHeads } from '../../src/scheduling/queue-heads.js';
 import { failUnspawnableTask, spawnClaimedTask } from '../../src/scheduling/spawn.js';
 import { sweep } from '../../src/scheduling/sweep.js';
 import { spawnMessageSchema } from '../../src/platform/queue/messages.js';
@@ -160,6 +161,8 @@ class ChaosRun {
   readonly taskIds: string[] = [];
   readonly orphans = new Map<string, string>();
   readonly creditLimitUnits = new Map<string, number>();
+  /** Each orchestrator's own memory of queue heads, kept across steps as a warm container keeps it. */
+  readonly queueHeads = Array.from({ length: 4 }, () => new QueueHeads());
   now: Date;
   private spaceReady = false;
   private requested = 0;
@@ -331,9 +334,10 @@ class ChaosRun {
   private async orchestrate(random: Random): Promise<void> {
     const orchestrators = random.int(1, 4);
     await Promise.all(
-      Array.from({ length: orchestrators }, async () => {
+      Array.from({ length: orchestrators }, async (_, index) => {
         try {
           const result = await claimNextTasks({
+            queueHeads: this.queueHeads[index],
             now: () => this.now,
             maxClaims: random.int(1, 10),
             pageSize: random.pick([2, 5, 25]),

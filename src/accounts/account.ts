@@ -25,6 +25,18 @@ export interface UserAccount {
   hours_used_seconds: number;
   /** Seconds reserved by claimed and running tasks, not yet settled (carried across windows). */
   hours_reserved_seconds: number;
+  /**
+   * Counts every change to the set of the user's pending tasks (one queued, claimed, cancelled,
+   * requeued, re-routed): the orchestrator's remembered queue head is still the head while it
+   * is unchanged (scheduling/queue-heads.ts). Absent (0) on accounts written before it existed.
+   */
+  queue_version?: number;
+  /**
+   * When a task last became the orchestrator's to claim (queued, requeued, re-routed to the
+   * cloud): until the `pending` index has surely caught up with it, nobody remembers this queue's
+   * head. Absent on accounts written before it existed.
+   */
+  queued_at?: string;
   /** Earliest time a pending task may start (not_before); null = now. */
   next_eligible_at: string | null;
   last_served_at: string;
@@ -162,10 +174,12 @@ export function accountForTransition(
   let next: UserAccount = { ...rollHoursWindow(user, now), version: user.version + 1 };
   const wasPending = before?.status === 'pending';
   const isPending = after.status === 'pending';
+  if (wasPending || isPending) next.queue_version = queueVersionOf(user) + 1;
   const wasDevice = wasPending && waitsForDevice(before);
   const isDevice = isPending && waitsForDevice(after);
   // A task the orchestrator may now claim: new, requeued, or re-routed from a device to the cloud.
   if (isPending && !isDevice && !(wasPending && !wasDevice)) {
+    next.queued_at = now.toISOString();
     const eligible = after.not_before && after.not_before > now.toISOString() ? after.not_before : null;
     if (orchestratorPendingCount(next) <= 0) next.next_eligible_at = eligible;
     else if (eligible === null || next.next_eligible_at === null) next.next_eligible_at = null;
@@ -186,6 +200,16 @@ export function accountForTransition(
   }
   return next;
 }
+
+export const queueVersionOf = (user: UserAccount): number => user.queue_version ?? 0;
+
+/** The account after pending tasks were written without going through `accountForTransition` (a batch run's second step). */
+export const withQueueMoved = (user: UserAccount, now: Date): UserAccount => ({
+  ...user,
+  version: user.version + 1,
+  queue_version: queueVersionOf(user) + 1,
+  queued_at: now.toISOString(),
+});
 
 /** The account after queueing all `tasks`: pending counter and next eligible time, one version step. */
 export function reserveQueuedTasks(user: UserAccount, tasks: readonly TaskAccounting[], now: Date): UserAccount {

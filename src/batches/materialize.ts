@@ -3,7 +3,7 @@ import { batchAdmissionError, type BatchTaskRejection } from './admission.js';
 import { getConfig } from '../platform/config.js';
 import { type Batch, type BatchOccurrence } from './batch.js';
 import { type Task } from '../tasks/task.js';
-import { limitsOf, reserveQueuedTasks } from '../accounts/account.js';
+import { limitsOf, reserveQueuedTasks, withQueueMoved } from '../accounts/account.js';
 import { wakeForQueuedTasks } from '../scheduling/wake.js';
 import { ContentionError, DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
@@ -193,7 +193,14 @@ export async function finishOccurrence(batchId: string, key: string): Promise<Ta
       if (!occurrence || occurrence.state !== 'materializing') return [];
       // At most 4 tasks are left (100 tasks, at least 96 in the commit), so one transaction holds them.
       const rest = occurrence.unwritten_tasks ?? [];
-      await transact([...rest.map((task) => putTaskItem(task)), completeOccurrenceItem(batchId, key)]);
+      // The account's queue version moves with them: an orchestrator's remembered queue head may no longer be the head.
+      const now = new Date();
+      const owner = rest[0] ? await getUser(rest[0].user_id, now) : null;
+      await transact([
+        ...rest.map((task) => putTaskItem(task)),
+        completeOccurrenceItem(batchId, key),
+        ...(owner ? [putUserItem(withQueueMoved(owner, now), now)] : []),
+      ]);
       logger.info('batch run finished materializing', { batch_id: batchId, occurrence: key, tasks: rest.length });
       await wakeForQueuedTasks(rest, 'batch-enqueued');
       return rest;

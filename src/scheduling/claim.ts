@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { getConfig } from '../platform/config.js';
 import type { Task } from '../tasks/task.js';
-import { accountForTransition, limitsOf, orchestratorPendingCount, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
+import { accountForTransition, limitsOf, orchestratorPendingCount, queueVersionOf, reservationSeconds, rollHoursWindow, schedulingState } from '../accounts/account.js';
 import { DomainError } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
 import { count } from '../platform/metrics.js';
@@ -10,8 +10,9 @@ import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BA
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
-import { getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
+import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
+import type { QueueHead, QueueHeads } from './queue-heads.js';
 
 export interface ClaimOptions {
   now?: () => Date;
@@ -27,6 +28,11 @@ export interface ClaimOptions {
    * it back (with its message as `blocked_reason`) for a re-check later; any other error skips it.
    */
   chargeItems?: (task: Task, now: Date) => Promise<TransactItem[]>;
+  /**
+   * This orchestrator's memory of the queue heads it last claimed from (queue-heads.ts): the next
+   * claim for such a user is the transaction alone. Without it every claim reads first.
+   */
+  queueHeads?: QueueHeads;
 }
 
 /** Claims a pass makes at once: enough to hide round trips, few enough to keep the ready order. */
@@ -38,11 +44,15 @@ export const DEFAULT_CLAIM_CONCURRENCY = 4;
  * of a fresh night has 0 running) instead of racing for the same 25 accounts. The running-count
  * order is kept; within a tie the least-recently-served order is kept to within this many pages.
  */
-export const READY_CANDIDATE_PAGES = 2;
+export const READY_CANDIDATE_PAGES = 4;
 
 export interface ClaimResult {
   claimed: Task[];
   conflicts: number;
+  /** Claims made from a remembered queue head, with no read (see `ClaimOptions.queueHeads`). */
+  fromQueueHeads: number;
+  /** Remembered heads whose transaction was refused (the account or task had moved on); the claim then read afresh. */
+  staleQueueHeads: number;
   /** Users whose claim failed unexpectedly this pass (logged with the id; retried after CLAIM_FAILURE_RETRY_MS). */
   failedUsers: string[];
   promoted: number;
@@ -105,11 +115,19 @@ async function promoteUser(userId: string, now: Date): Promise<boolean> {
 /**
  * Keeps the fairness order (fewest running first) but shuffles users with the same running
  * count, so concurrent orchestrators spread over users instead of colliding on the first one.
+ * Within a tie, users `preferred` says yes to (those whose queue head this orchestrator
+ * remembers) come first: concurrent orchestrators then keep to the users they last served, and
+ * seldom refuse each other's transactions. The order across running counts is never changed.
  */
-export function shuffleWithinTies(users: ReadyUser[], random: () => number = Math.random): string[] {
+export function shuffleWithinTies(users: ReadyUser[], random: () => number = Math.random, preferred: (userId: string) => boolean = () => false): string[] {
   const groups = new Map<number, string[]>();
   for (const user of users) groups.set(user.running, [...(groups.get(user.running) ?? []), user.userId]);
-  return [...groups.keys()].sort((a, b) => a - b).flatMap((running) => shuffle(groups.get(running) ?? [], random));
+  return [...groups.keys()]
+    .sort((a, b) => a - b)
+    .flatMap((running) => {
+      const tie = groups.get(running) ?? [];
+      return [...shuffle(tie.filter(preferred), random), ...shuffle(tie.filter((id) => !preferred(id)), random)];
+    });
 }
 
 const shuffle = <T>(items: T[], random: () => number = Math.random): T[] => {
@@ -121,12 +139,18 @@ const shuffle = <T>(items: T[], random: () => number = Math.random): T[] => {
 };
 
 type Attempt =
-  | { kind: 'claimed'; task: Task; message: SpawnMessage }
+  | { kind: 'claimed'; task: Task; message: SpawnMessage; account: StoredUser }
   | { kind: 'skipped' }
   | { kind: 'conflict' }
   | { kind: 'blocked'; until: Date; reason: string }
   | { kind: 'never-fits'; reason: string };
 
+/**
+ * A queue to which a task was added this recently is not remembered: the `pending` index (a GSI,
+ * eventually consistent) may not show that task yet, and a remembered head would keep passing
+ * over it for several claims instead of one. On AWS a GSI is usually behind by well under a second.
+ */
+export const QUEUE_INDEX_GRACE_MS = 2_000;
 /** A user whose every remote task waits for credits is looked at again after at most this (an override or a raised limit wakes them at once). */
 export const QUOTA_RECHECK_MS = 10 * 60_000;
 /**
@@ -190,7 +214,12 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
     if (error instanceof TransactionConflictError) return { kind: 'conflict' };
     throw error;
   }
-  return { kind: 'claimed', task: claimed, message: { task_id: claimed.id, attempt: claimed.attempts, callback_token: token, sandbox_token: sandboxToken } };
+  return {
+    kind: 'claimed',
+    task: claimed,
+    message: { task_id: claimed.id, attempt: claimed.attempts, callback_token: token, sandbox_token: sandboxToken },
+    account: { ...nextUser, blocked_reason: null },
+  };
 }
 
 /**
@@ -212,19 +241,59 @@ const PENDING_PAGES = [5, 100] as const;
  * BatchGetItem and the transaction: no read of its own for the account, and both as fresh as the
  * table (strongly consistent), so concurrent orchestrators rarely lose a race on a stale version.
  */
-async function accountAndPending(userId: string): Promise<{ user: StoredUser | null; tasks: AsyncGenerator<Task> }> {
+async function accountAndPending(userId: string): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task> }> {
   const pages = pendingTaskPages(userId, PENDING_PAGES, [userItemKey(userId)]);
   const first = await pages.next();
   const accountItem = first.done ? undefined : first.value.also[0];
+  const firstPage = first.done ? [] : first.value.tasks;
   async function* tasks(): AsyncGenerator<Task> {
     if (first.done) return;
-    yield* first.value.tasks;
+    yield* firstPage;
     for await (const page of pages) yield* page.tasks;
   }
-  return { user: accountItem ? toAccount(accountItem) : null, tasks: tasks() };
+  return { user: accountItem ? toAccount(accountItem) : null, firstPage, tasks: tasks() };
 }
 
-async function claimForUser(userId: string, options: ClaimOptions, now: Date): Promise<Attempt> {
+/** A task the orchestrator may claim as it stands: pending, not the devices', not waiting for a later time. */
+const claimableNow = (task: Task, iso: string): boolean =>
+  task.status === 'pending' && task.execution_location !== 'local' && !(task.not_before && task.not_before > iso);
+
+/**
+ * A claim from a remembered queue head, with the account the round just read: the transaction
+ * alone. Null when the head no longer fits (limits, not_before, credits, anything but a plain
+ * claim); the caller then claims as usual, from a fresh read of the queue.
+ */
+async function claimFromQueueHead(head: QueueHead, account: StoredUser, options: ClaimOptions, now: Date, result: ClaimResult): Promise<Attempt | null> {
+  const [task, ...rest] = head.tasks;
+  if (!task || !claimableNow(task, now.toISOString())) return null;
+  if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind !== 'ready') return null;
+  const attempt = await claimTask(account, task, options, now);
+  if (attempt.kind === 'claimed') {
+    options.queueHeads?.remember(account.user_id, queueVersionOf(attempt.account), rest, now.getTime());
+    result.fromQueueHeads += 1;
+    return attempt;
+  }
+  // A lost race is one, as in the full claim; the rest (blocked, never fits, skipped) it handles.
+  return attempt.kind === 'conflict' ? attempt : null;
+}
+
+/**
+ * Claims the user's next task. `account`, when given, is the user's account as this round read it
+ * (for users whose queue head this orchestrator remembers).
+ */
+async function claimForUser(userId: string, options: ClaimOptions, now: Date, result: ClaimResult, account?: StoredUser): Promise<Attempt> {
+  const head = options.queueHeads?.take(userId, now.getTime());
+  let rememberNext = options.queueHeads !== undefined;
+  if (head && account) {
+    if (queueVersionOf(account) === head.queueVersion) {
+      const attempt = await claimFromQueueHead(head, account, options, now, result);
+      if (attempt) return attempt;
+    } else {
+      // The queue moved since: most often another orchestrator claimed from it, and remembers it now.
+      result.staleQueueHeads += 1;
+      rememberNext = false;
+    }
+  }
   const read = await accountAndPending(userId);
   // No account: the ready entry outlived it (or lags); nothing to claim for.
   if (!read.user) return { kind: 'skipped' };
@@ -258,6 +327,17 @@ async function claimForUser(userId: string, options: ClaimOptions, now: Date): P
       await failPendingTask(task.id, attempt.reason, now, task.attempts);
       user = await getUser(user.user_id, now);
       continue;
+    }
+    const indexCaughtUp = !user.queued_at || now.getTime() - Date.parse(user.queued_at) > QUEUE_INDEX_GRACE_MS;
+    if (attempt.kind === 'claimed' && seen === 1 && rememberNext && indexCaughtUp && options.queueHeads) {
+      // Claimed the first task of the queue, with nothing skipped: what follows it in this page,
+      // up to the first task that could not be claimed as it stands, is the queue's next head.
+      const next: Task[] = [];
+      for (const later of read.firstPage.slice(1)) {
+        if (!claimableNow(later, iso)) break;
+        next.push(later);
+      }
+      options.queueHeads.remember(userId, queueVersionOf(attempt.account), next, now.getTime());
     }
     if (attempt.kind !== 'blocked') return attempt;
     blockedSpaces.set(task.space_id, attempt.reason);
@@ -299,7 +379,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   const maxClaims = options.maxClaims ?? 200;
   const pageSize = options.pageSize ?? 25;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CLAIM_CONCURRENCY);
-  const result: ClaimResult = { claimed: [], conflicts: 0, failedUsers: [], promoted: 0, readyUsersSeen: 0 };
+  const result: ClaimResult = { claimed: [], conflicts: 0, fromQueueHeads: 0, staleQueueHeads: 0, failedUsers: [], promoted: 0, readyUsersSeen: 0 };
   // Promotion only re-files users for later ready reads, so it runs beside the claims of the first
   // round, started once that round's ready read is back (the read a freed slot waits for does not
   // share the database with promotion's); a round that finds nothing waits for it before the pass
@@ -315,6 +395,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     }
     return promotion;
   };
+  options.queueHeads?.useTable(getConfig().tableName);
   const failed = new Set<string>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
@@ -322,7 +403,9 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     const conflictsBefore = result.conflicts;
     const ready = await listReadyUsers(pageSize * READY_CANDIDATE_PAGES);
     startPromotion();
-    const ids = shuffleWithinTies(ready)
+    const remembered = options.queueHeads;
+    const nowMs = clock().getTime();
+    const ids = shuffleWithinTies(ready, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined)
       .filter((id) => !failed.has(id))
       .slice(0, pageSize);
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
@@ -332,6 +415,16 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       await startPromotion();
       continue;
     }
+    // One BatchGetItem for the accounts of the users whose queue head this orchestrator remembers:
+    // their claims are then the transaction alone. If it fails, they are claimed as the others.
+    const withHeads = remembered ? ids.filter((id) => remembered.has(id, nowMs)) : [];
+    const accounts =
+      withHeads.length > 0
+        ? await getStoredAccounts(withHeads).catch((error: unknown) => {
+            logger.warn('could not read the accounts of remembered queue heads; claiming from fresh reads', { users: withHeads.length, error });
+            return new Map<string, StoredUser>();
+          })
+        : new Map<string, StoredUser>();
     const messages: SpawnMessage[] = [];
     const queue = [...ids];
     let inFlight = 0;
@@ -339,7 +432,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       const now = clock();
       let attempt: Attempt;
       try {
-        attempt = await claimForUser(userId, options, now);
+        attempt = await claimForUser(userId, options, now, result, accounts.get(userId));
       } catch (error) {
         failed.add(userId);
         result.failedUsers.push(userId);

@@ -206,6 +206,7 @@ describe('creating a batch is all or nothing', () => {
   it('a run whose follow-up write was lost is finished by the trigger, once, without counting its tasks twice', async () => {
     const { view, lost } = await loseFollowUpWrite('fay');
     expect(await listStalledOccurrences(new Date(Date.now() + 60_000), 100)).toContainEqual({ batchId: view.batch.id, key: 'once' });
+    const queueBefore = (await getUser('fay', new Date())).queue_version ?? 0;
 
     // Act: the batch scheduler hands it to the trigger (twice, as a retry would).
     const first = await batchTrigger({ batch_id: view.batch.id, occurrence: 'once' });
@@ -218,6 +219,8 @@ describe('creating a batch is all or nothing', () => {
     expect(completed?.state).toBe('enqueued');
     expect(completed).not.toHaveProperty('unwritten_tasks');
     expect((await getUser('fay', new Date())).pending_count).toBe(100);
+    // The tasks written late move the queue version once, so no orchestrator's remembered queue head outranks them.
+    expect((await getUser('fay', new Date())).queue_version).toBe(queueBefore + 1);
     expect(await listStalledOccurrences(new Date(Date.now() + 60_000), 100)).not.toContainEqual({ batchId: view.batch.id, key: 'once' });
 
     // Cancelling the batch cancels all of them and frees the counter.

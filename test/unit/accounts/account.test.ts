@@ -99,6 +99,23 @@ describe('accountForTransition (counters move with task status)', () => {
     expect(done).toMatchObject({ running_count: 0, hours_reserved_seconds: 0, hours_used_seconds: 600 });
   });
 
+  it('moves the queue version when a task enters or leaves the pending queue, never when one only starts or ends', () => {
+    const queued = accountForTransition(user({ queue_version: 7 }), null, task({}), NOW);
+    expect(queued.queue_version).toBe(8);
+    const claimed = accountForTransition(queued, task({}), task({ status: 'claimed', hours_window: queued.hours_window, reserved_seconds: 60 }), NOW);
+    expect(claimed.queue_version).toBe(9);
+    const running = accountForTransition(claimed, task({ status: 'claimed' }), task({ status: 'running' }), NOW);
+    const done = accountForTransition(running, task({ status: 'running' }), task({ status: 'completed', used_seconds: 10 }), NOW);
+    expect([running.queue_version, done.queue_version]).toEqual([9, 9]);
+    expect(done.version).toBe(claimed.version + 2);
+    const retried = accountForTransition(running, task({ status: 'running' }), task({ status: 'pending', used_seconds: 10 }), NOW);
+    expect(retried.queue_version).toBe(10);
+    // A task that becomes claimable says when; one that only leaves the queue does not.
+    expect([queued.queued_at, claimed.queued_at, retried.queued_at]).toEqual([NOW.toISOString(), NOW.toISOString(), NOW.toISOString()]);
+    // An account written before the field existed counts from 0.
+    expect(accountForTransition(user(), null, task({}), NOW).queue_version).toBe(1);
+  });
+
   it('never charges more than was reserved', () => {
     const running = user({ running_count: 1, hours_reserved_seconds: 600 });
     const done = accountForTransition(

@@ -22,4 +22,11 @@ describe('shuffleWithinTies (order of users in one orchestrator pass)', () => {
     for (const value of [0, 0.99]) firsts.add(shuffleWithinTies(users.map((u) => ({ ...u })), () => value)[0] as string);
     expect(firsts).toEqual(new Set(['a', 'b']));
   });
+
+  it('puts the users this orchestrator remembers first within a tie, never ahead of a user with fewer running', () => {
+    for (const value of [0, 0.5, 0.99]) {
+      const order = shuffleWithinTies(users.map((u) => ({ ...u })), () => value, (id) => id === 'b' || id === 'd' || id === 'e');
+      expect(order).toEqual(['b', 'a', 'd', 'c', 'e']);
+    }
+  });
 });

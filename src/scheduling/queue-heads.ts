@@ -1,0 +1,68 @@
+import type { Task } from '../tasks/task.js';
+
+/**
+ * What one orchestrator remembers between claims about a user it has just claimed for: the
+ * tasks that came next in that user's queue when the claim read it, and the account's queue
+ * version its claim wrote. Every change that could put another task ahead in the queue, or take
+ * one out (a create, a claim, a cancel, a retry, a stale claim returned, a batch run's tasks, a
+ * re-route), moves the queue version (accounts/account.ts); a task finishing or starting does not.
+ * While the version is unchanged the remembered head is the head, and the next claim for the user
+ * needs no read of the queue: the round reads the accounts of such users in one BatchGetItem and
+ * each claim is then the transaction alone, its conditions (the account's version, the task still
+ * pending at the same attempt) keeping it exact. When the version moved, the claim reads afresh
+ * as it always did.
+ *
+ * Held per orchestrator (one per Lambda container, one per loop in the bench and the chaos
+ * harness), never shared. Entries age out after `maxAgeMs`; past `maxUsers` the oldest go first.
+ */
+export interface QueueHead {
+  /** The account's queue version the remembering claim wrote. */
+  queueVersion: number;
+  /** Pending tasks next in claim order, each claimable as it stood (not a device's, no later not_before). */
+  tasks: Task[];
+  rememberedAt: number;
+}
+
+export class QueueHeads {
+  private readonly heads = new Map<string, QueueHead>();
+  private table: string | undefined;
+
+  constructor(
+    private readonly maxAgeMs = 30_000,
+    private readonly maxUsers = 10_000,
+  ) {}
+
+  /** The table the heads are of: another one (a test's fresh table, a redeploy) forgets them all. */
+  useTable(table: string): void {
+    if (table !== this.table) this.heads.clear();
+    this.table = table;
+  }
+
+  /** Whether a usable head is remembered for the user (a pass prefers such users within a tie). */
+  has(userId: string, nowMs: number): boolean {
+    const head = this.heads.get(userId);
+    return head !== undefined && nowMs - head.rememberedAt <= this.maxAgeMs;
+  }
+
+  /** The user's remembered head, forgotten as it is taken (a claim from it remembers the rest). */
+  take(userId: string, nowMs: number): QueueHead | undefined {
+    const head = this.heads.get(userId);
+    if (!head) return undefined;
+    this.heads.delete(userId);
+    return nowMs - head.rememberedAt <= this.maxAgeMs ? head : undefined;
+  }
+
+  remember(userId: string, queueVersion: number, tasks: Task[], nowMs: number): void {
+    this.heads.delete(userId);
+    if (tasks.length === 0) return;
+    this.heads.set(userId, { queueVersion, tasks, rememberedAt: nowMs });
+    if (this.heads.size > this.maxUsers) {
+      const oldest = this.heads.keys().next();
+      if (!oldest.done) this.heads.delete(oldest.value);
+    }
+  }
+
+  get size(): number {
+    return this.heads.size;
+  }
+}

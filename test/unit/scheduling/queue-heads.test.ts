@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { QueueHeads } from '../../../src/scheduling/queue-heads.js';
+import { taskCreateSchema } from '../../../src/tasks/schemas.js';
+import { newTask } from '../../../src/tasks/create-task.js';
+
+const NOW = Date.parse('2026-12-07T10:00:00Z');
+const tasks = (n: number) => Array.from({ length: n }, (_, i) => newTask('u', taskCreateSchema.parse({ title: `t${i}` }), new Date(NOW + i)));
+
+describe('QueueHeads (one orchestrator memory of queue heads)', () => {
+  it('gives a remembered head once: taking it forgets it', () => {
+    const heads = new QueueHeads();
+    heads.remember('u', 3, tasks(2), NOW);
+    expect(heads.has('u', NOW)).toBe(true);
+    expect(heads.take('u', NOW)).toMatchObject({ queueVersion: 3, tasks: [{ title: 't0' }, { title: 't1' }] });
+    expect(heads.has('u', NOW)).toBe(false);
+    expect(heads.take('u', NOW)).toBeUndefined();
+  });
+
+  it('does not keep a head with no tasks, and a new head replaces the old one', () => {
+    const heads = new QueueHeads();
+    heads.remember('u', 1, tasks(2), NOW);
+    heads.remember('u', 2, [], NOW);
+    expect(heads.take('u', NOW)).toBeUndefined();
+    heads.remember('u', 1, tasks(1), NOW);
+    heads.remember('u', 4, tasks(3), NOW);
+    expect(heads.take('u', NOW)?.queueVersion).toBe(4);
+  });
+
+  it('lets a head age out', () => {
+    const heads = new QueueHeads(30_000);
+    heads.remember('u', 1, tasks(1), NOW);
+    expect(heads.has('u', NOW + 30_000)).toBe(true);
+    expect(heads.has('u', NOW + 30_001)).toBe(false);
+    expect(heads.take('u', NOW + 30_001)).toBeUndefined();
+    expect(heads.size).toBe(0);
+  });
+
+  it('holds at most maxUsers heads, dropping the oldest remembered', () => {
+    const heads = new QueueHeads(30_000, 2);
+    heads.remember('a', 1, tasks(1), NOW);
+    heads.remember('b', 1, tasks(1), NOW);
+    heads.remember('a', 2, tasks(1), NOW + 1);
+    heads.remember('c', 1, tasks(1), NOW + 2);
+    expect(heads.size).toBe(2);
+    expect(heads.has('b', NOW + 2)).toBe(false);
+    expect(heads.has('a', NOW + 2) && heads.has('c', NOW + 2)).toBe(true);
+  });
+
+  it('forgets every head when the table changes', () => {
+    const heads = new QueueHeads();
+    heads.useTable('one');
+    heads.remember('u', 1, tasks(1), NOW);
+    heads.useTable('one');
+    expect(heads.has('u', NOW)).toBe(true);
+    heads.useTable('two');
+    expect(heads.has('u', NOW)).toBe(false);
+  });
+});
