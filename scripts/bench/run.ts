@@ -126,14 +126,14 @@ export function benchRows(config: BenchConfig, d: BenchReport['details']): Bench
   rows.push(
     { id: 'throughput.raw.c1', section: 'throughput', metric: 'raw claim-shaped TransactWriteItems/s, 1 stream', value: t.rawPerSecond.c1, unit: '/s' },
     { id: 'throughput.raw.c4', section: 'throughput', metric: 'raw claim-shaped TransactWriteItems/s, 4 streams', value: t.rawPerSecond.c4, unit: '/s' },
-    { id: 'throughput.claims.o1', section: 'throughput', metric: `claims/s, 1 orchestrator (${shape})`, value: t.claimsPerSecond.o1, unit: '/s', note: `${t.perClaimRequests.o1.toFixed(2)} requests/claim` },
+    { id: 'throughput.claims.o1', section: 'throughput', metric: `claims/s, 1 orchestrator (${shape})`, value: t.claimsPerSecond.o1, unit: '/s', note: `${t.perClaimRequests.o1.toFixed(2)} requests/claim, ${t.queueHeads.o1.claims} from remembered queue heads` },
     {
       id: 'throughput.claims.o4',
       section: 'throughput',
       metric: `claims/s, 4 orchestrators (${shape})`,
       value: t.claimsPerSecond.o4,
       unit: '/s',
-      note: `${t.perClaimRequests.o4.toFixed(2)} requests/claim, ${t.conflicts.o4} lost races in ${t.claims.o4} claims`,
+      note: `${t.perClaimRequests.o4.toFixed(2)} requests/claim, ${t.conflicts.o4} lost races in ${t.claims.o4} claims, ${t.queueHeads.o4.claims} from remembered queue heads (${t.queueHeads.o4.stale} found moved)`,
     },
     { id: 'throughput.ratio.o1', section: 'throughput', metric: 'claims/raw, 1 orchestrator vs 1 stream', value: t.claimsPerSecond.o1 / t.rawPerSecond.c1, unit: 'x', target: { op: '>=', value: 0.8 } },
     { id: 'throughput.ratio.o4', section: 'throughput', metric: 'claims/raw, 4 orchestrators vs 4 streams', value: t.claimsPerSecond.o4 / t.rawPerSecond.c4, unit: 'x', target: { op: '>=', value: 0.8 } },

@@ -258,6 +258,8 @@ async function accountAndPending(userId: string): Promise<{ user: StoredUser | n
 const claimableNow = (task: Task, iso: string): boolean =>
   task.status === 'pending' && task.execution_location !== 'local' && !(task.not_before && task.not_before > iso);
 
+const headOf = (account: StoredUser, tasks: Task[]) => ({ queueVersion: queueVersionOf(account), servedAt: account.last_served_at, tasks });
+
 /**
  * A claim from a remembered queue head, with the account the round just read: the transaction
  * alone. Null when the head no longer fits (limits, not_before, credits, anything but a plain
@@ -269,7 +271,7 @@ async function claimFromQueueHead(head: QueueHead, account: StoredUser, options:
   if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind !== 'ready') return null;
   const attempt = await claimTask(account, task, options, now);
   if (attempt.kind === 'claimed') {
-    options.queueHeads?.remember(account.user_id, queueVersionOf(attempt.account), rest, now.getTime());
+    options.queueHeads?.remember(account.user_id, headOf(attempt.account, rest), now.getTime());
     result.fromQueueHeads += 1;
     return attempt;
   }
@@ -283,15 +285,15 @@ async function claimFromQueueHead(head: QueueHead, account: StoredUser, options:
  */
 async function claimForUser(userId: string, options: ClaimOptions, now: Date, result: ClaimResult, account?: StoredUser): Promise<Attempt> {
   const head = options.queueHeads?.take(userId, now.getTime());
-  let rememberNext = options.queueHeads !== undefined;
   if (head && account) {
     if (queueVersionOf(account) === head.queueVersion) {
       const attempt = await claimFromQueueHead(head, account, options, now, result);
       if (attempt) return attempt;
     } else {
-      // The queue moved since: most often another orchestrator claimed from it, and remembers it now.
       result.staleQueueHeads += 1;
-      rememberNext = false;
+      // Another orchestrator claimed for this user since: the user was served this round, and that
+      // orchestrator remembers the queue now. Counted as a lost race, so the pass looks again.
+      if (account.last_served_at !== head.servedAt) return { kind: 'conflict' };
     }
   }
   const read = await accountAndPending(userId);
@@ -329,7 +331,7 @@ async function claimForUser(userId: string, options: ClaimOptions, now: Date, re
       continue;
     }
     const indexCaughtUp = !user.queued_at || now.getTime() - Date.parse(user.queued_at) > QUEUE_INDEX_GRACE_MS;
-    if (attempt.kind === 'claimed' && seen === 1 && rememberNext && indexCaughtUp && options.queueHeads) {
+    if (attempt.kind === 'claimed' && seen === 1 && indexCaughtUp && options.queueHeads) {
       // Claimed the first task of the queue, with nothing skipped: what follows it in this page,
       // up to the first task that could not be claimed as it stands, is the queue's next head.
       const next: Task[] = [];
@@ -337,7 +339,7 @@ async function claimForUser(userId: string, options: ClaimOptions, now: Date, re
         if (!claimableNow(later, iso)) break;
         next.push(later);
       }
-      options.queueHeads.remember(userId, queueVersionOf(attempt.account), next, now.getTime());
+      options.queueHeads.remember(userId, headOf(attempt.account, next), now.getTime());
     }
     if (attempt.kind !== 'blocked') return attempt;
     blockedSpaces.set(task.space_id, attempt.reason);

@@ -18,6 +18,8 @@ import type { Task } from '../tasks/task.js';
 export interface QueueHead {
   /** The account's queue version the remembering claim wrote. */
   queueVersion: number;
+  /** The account's `last_served_at` that claim wrote: a later one means someone else claimed for the user since. */
+  servedAt: string;
   /** Pending tasks next in claim order, each claimable as it stood (not a device's, no later not_before). */
   tasks: Task[];
   rememberedAt: number;
@@ -52,10 +54,10 @@ export class QueueHeads {
     return nowMs - head.rememberedAt <= this.maxAgeMs ? head : undefined;
   }
 
-  remember(userId: string, queueVersion: number, tasks: Task[], nowMs: number): void {
+  remember(userId: string, head: { queueVersion: number; servedAt: string; tasks: Task[] }, nowMs: number): void {
     this.heads.delete(userId);
-    if (tasks.length === 0) return;
-    this.heads.set(userId, { queueVersion, tasks, rememberedAt: nowMs });
+    if (head.tasks.length === 0) return;
+    this.heads.set(userId, { ...head, rememberedAt: nowMs });
     if (this.heads.size > this.maxUsers) {
       const oldest = this.heads.keys().next();
       if (!oldest.done) this.heads.delete(oldest.value);

@@ -4,12 +4,13 @@ import { taskCreateSchema } from '../../../src/tasks/schemas.js';
 import { newTask } from '../../../src/tasks/create-task.js';
 
 const NOW = Date.parse('2026-12-07T10:00:00Z');
+const head = (queueVersion: number, n: number) => ({ queueVersion, servedAt: new Date(NOW).toISOString(), tasks: tasks(n) });
 const tasks = (n: number) => Array.from({ length: n }, (_, i) => newTask('u', taskCreateSchema.parse({ title: `t${i}` }), new Date(NOW + i)));
 
 describe('QueueHeads (one orchestrator memory of queue heads)', () => {
   it('gives a remembered head once: taking it forgets it', () => {
     const heads = new QueueHeads();
-    heads.remember('u', 3, tasks(2), NOW);
+    heads.remember('u', head(3, 2), NOW);
     expect(heads.has('u', NOW)).toBe(true);
     expect(heads.take('u', NOW)).toMatchObject({ queueVersion: 3, tasks: [{ title: 't0' }, { title: 't1' }] });
     expect(heads.has('u', NOW)).toBe(false);
@@ -18,17 +19,17 @@ describe('QueueHeads (one orchestrator memory of queue heads)', () => {
 
   it('does not keep a head with no tasks, and a new head replaces the old one', () => {
     const heads = new QueueHeads();
-    heads.remember('u', 1, tasks(2), NOW);
-    heads.remember('u', 2, [], NOW);
+    heads.remember('u', head(1, 2), NOW);
+    heads.remember('u', head(2, 0), NOW);
     expect(heads.take('u', NOW)).toBeUndefined();
-    heads.remember('u', 1, tasks(1), NOW);
-    heads.remember('u', 4, tasks(3), NOW);
+    heads.remember('u', head(1, 1), NOW);
+    heads.remember('u', head(4, 3), NOW);
     expect(heads.take('u', NOW)?.queueVersion).toBe(4);
   });
 
   it('lets a head age out', () => {
     const heads = new QueueHeads(30_000);
-    heads.remember('u', 1, tasks(1), NOW);
+    heads.remember('u', head(1, 1), NOW);
     expect(heads.has('u', NOW + 30_000)).toBe(true);
     expect(heads.has('u', NOW + 30_001)).toBe(false);
     expect(heads.take('u', NOW + 30_001)).toBeUndefined();
@@ -37,10 +38,10 @@ describe('QueueHeads (one orchestrator memory of queue heads)', () => {
 
   it('holds at most maxUsers heads, dropping the oldest remembered', () => {
     const heads = new QueueHeads(30_000, 2);
-    heads.remember('a', 1, tasks(1), NOW);
-    heads.remember('b', 1, tasks(1), NOW);
-    heads.remember('a', 2, tasks(1), NOW + 1);
-    heads.remember('c', 1, tasks(1), NOW + 2);
+    heads.remember('a', head(1, 1), NOW);
+    heads.remember('b', head(1, 1), NOW);
+    heads.remember('a', head(2, 1), NOW + 1);
+    heads.remember('c', head(1, 1), NOW + 2);
     expect(heads.size).toBe(2);
     expect(heads.has('b', NOW + 2)).toBe(false);
     expect(heads.has('a', NOW + 2) && heads.has('c', NOW + 2)).toBe(true);
@@ -49,7 +50,7 @@ describe('QueueHeads (one orchestrator memory of queue heads)', () => {
   it('forgets every head when the table changes', () => {
     const heads = new QueueHeads();
     heads.useTable('one');
-    heads.remember('u', 1, tasks(1), NOW);
+    heads.remember('u', head(1, 1), NOW);
     heads.useTable('one');
     expect(heads.has('u', NOW)).toBe(true);
     heads.useTable('two');
