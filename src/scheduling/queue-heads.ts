@@ -13,7 +13,8 @@ import type { Task } from '../tasks/task.js';
  * as it always did.
  *
  * Held per orchestrator (one per Lambda container, one per loop in the bench and the chaos
- * harness), never shared. Entries age out after `maxAgeMs`; past `maxUsers` the oldest go first.
+ * harness), never shared. Entries age out after `maxAgeMs`; past `maxUsers`, or past `maxBytes`
+ * of remembered tasks (a task's input may be 250 KB), the oldest go first.
  */
 export interface QueueHead {
   /** The account's queue version the remembering claim wrote. */
@@ -23,20 +24,24 @@ export interface QueueHead {
   /** Pending tasks next in claim order, each claimable as it stood (not a device's, no later not_before). */
   tasks: Task[];
   rememberedAt: number;
+  /** About what the tasks take in memory (their JSON length). */
+  bytes: number;
 }
 
 export class QueueHeads {
   private readonly heads = new Map<string, QueueHead>();
   private table: string | undefined;
+  private bytes = 0;
 
   constructor(
     private readonly maxAgeMs = 30_000,
     private readonly maxUsers = 10_000,
+    private readonly maxBytes = 16 * 1024 * 1024,
   ) {}
 
   /** The table the heads are of: another one (a test's fresh table, a redeploy) forgets them all. */
   useTable(table: string): void {
-    if (table !== this.table) this.heads.clear();
+    if (table !== this.table) this.clear();
     this.table = table;
   }
 
@@ -50,21 +55,42 @@ export class QueueHeads {
   take(userId: string, nowMs: number): QueueHead | undefined {
     const head = this.heads.get(userId);
     if (!head) return undefined;
-    this.heads.delete(userId);
+    this.forget(userId);
     return nowMs - head.rememberedAt <= this.maxAgeMs ? head : undefined;
   }
 
   remember(userId: string, head: { queueVersion: number; servedAt: string; tasks: Task[] }, nowMs: number): void {
-    this.heads.delete(userId);
+    this.forget(userId);
     if (head.tasks.length === 0) return;
-    this.heads.set(userId, { ...head, rememberedAt: nowMs });
-    if (this.heads.size > this.maxUsers) {
+    const bytes = JSON.stringify(head.tasks).length;
+    if (bytes > this.maxBytes) return;
+    this.heads.set(userId, { ...head, rememberedAt: nowMs, bytes });
+    this.bytes += bytes;
+    while (this.heads.size > this.maxUsers || this.bytes > this.maxBytes) {
       const oldest = this.heads.keys().next();
-      if (!oldest.done) this.heads.delete(oldest.value);
+      if (oldest.done) break;
+      this.forget(oldest.value);
     }
   }
 
   get size(): number {
     return this.heads.size;
+  }
+
+  /** About how many bytes the remembered tasks take. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
+  private forget(userId: string): void {
+    const head = this.heads.get(userId);
+    if (!head) return;
+    this.heads.delete(userId);
+    this.bytes -= head.bytes;
+  }
+
+  private clear(): void {
+    this.heads.clear();
+    this.bytes = 0;
   }
 }

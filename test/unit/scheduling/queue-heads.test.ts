@@ -56,4 +56,18 @@ describe('QueueHeads (one orchestrator memory of queue heads)', () => {
     heads.useTable('two');
     expect(heads.has('u', NOW)).toBe(false);
   });
+
+  it('holds at most maxBytes of tasks, dropping the oldest, and never a head larger than that', () => {
+    const one = JSON.stringify(tasks(1)).length;
+    const heads = new QueueHeads(30_000, 100, one * 2);
+    heads.remember('a', head(1, 1), NOW);
+    heads.remember('b', head(1, 1), NOW);
+    expect(heads.heldBytes).toBe(one * 2);
+    heads.remember('c', head(1, 1), NOW);
+    expect([heads.has('a', NOW), heads.has('b', NOW), heads.has('c', NOW)]).toEqual([false, true, true]);
+    heads.remember('d', head(1, 3), NOW);
+    expect(heads.has('d', NOW)).toBe(false);
+    expect(heads.take('b', NOW)).toBeDefined();
+    expect(heads.heldBytes).toBe(one);
+  });
 });
