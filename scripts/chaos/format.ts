@@ -32,7 +32,7 @@ export function formatChaosReport(report: ChaosReport, elapsedMs: number): strin
   for (const kind of VIOLATION_KINDS) lines.push(`${LABELS[kind].padEnd(width)}  ${check.counts[kind]}`);
   lines.push(
     '',
-    `chaos applied: ${stats.claims} claims in ${stats.orchestratorPasses} orchestrator passes; spawns ${JSON.stringify(stats.spawnOutcomes)};`,
+    `chaos applied: ${stats.claims} claims (${stats.claimsFromQueueHeads} from remembered queue heads) in ${stats.orchestratorPasses} orchestrator passes; spawns ${JSON.stringify(stats.spawnOutcomes)};`,
     `  ${stats.spawnerCrashes} spawner crashes after a sandbox started, ${stats.providerFailures} provider failures, ${stats.droppedMessages} lost spawn messages,`,
     `  ${stats.duplicatedDeliveries} duplicated deliveries, ${stats.redeliveries} redeliveries, ${stats.resentMessages} duplicate sends, ${stats.deadLetters} dead letters;`,
     `  ${stats.reports} callbacks (${stats.duplicateReports} duplicate, ${stats.lateReports} late, ${stats.rejectedReports} refused);`,

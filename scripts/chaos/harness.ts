@@ -66,6 +66,8 @@ export interface ChaosStats {
   rejected: Record<string, number>;
   claims: number;
   orchestratorPasses: number;
+  /** Claims made from an orchestrator's remembered queue head (the transaction alone). */
+  claimsFromQueueHeads: number;
   spawnOutcomes: Record<string, number>;
   spawnerCrashes: number;
   providerFailures: number;
@@ -114,6 +116,7 @@ const newStats = (): ChaosStats => ({
   rejected: {},
   claims: 0,
   orchestratorPasses: 0,
+  claimsFromQueueHeads: 0,
   spawnOutcomes: {},
   spawnerCrashes: 0,
   providerFailures: 0,
@@ -345,6 +348,7 @@ class ChaosRun {
             chargeItems: creditChargeItems,
           });
           this.stats.orchestratorPasses += 1;
+          this.stats.claimsFromQueueHeads += result.fromQueueHeads;
           this.stats.claims += result.claimed.length;
           for (const task of result.claimed) this.trace(`claimed ${task.id} attempt ${task.attempts} (${task.user_id}, reserved ${task.reserved_seconds} s)`);
         } catch (error) {
