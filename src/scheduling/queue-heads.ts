@@ -9,8 +9,9 @@ import type { Task } from '../tasks/task.js';
  * While the version is unchanged the remembered head is the head, and the next claim for the user
  * needs no read of the queue: the round reads the accounts of such users in one BatchGetItem and
  * each claim is then the transaction alone, its conditions (the account's version, the task still
- * pending at the same attempt) keeping it exact. When the version moved, the claim reads afresh
- * as it always did.
+ * pending at the same attempt) keeping it exact. When the version moved because another
+ * orchestrator claimed for the user since (a later `last_served_at`), the user counts as served
+ * this round; when anything else moved it, the claim reads afresh as it always did.
  *
  * Held per orchestrator (one per Lambda container, one per loop in the bench and the chaos
  * harness), never shared. Entries age out after `maxAgeMs`; past `maxUsers`, or past `maxBytes`
