@@ -15,6 +15,7 @@ try {
       o1: +(r.claimsPerSecond.o1 / r.rawPerSecond.c1).toFixed(3),
       o4: +(r.claimsPerSecond.o4 / r.rawPerSecond.c4).toFixed(3),
       reqPerClaim: { o1: +r.perClaimRequests.o1.toFixed(2), o4: +r.perClaimRequests.o4.toFixed(2) },
+      byCommand: Object.fromEntries(Object.entries(r.perClaimByCommand).map(([lane, split]) => [lane, Object.fromEntries(Object.entries(split).map(([command, n]) => [command, +n.toFixed(2)]))])),
       lost: r.conflicts,
       claims: r.claims,
       queueHeads: r.queueHeads,

@@ -33,6 +33,8 @@ export interface ThroughputResult {
   rawMs: number;
   /** DynamoDB requests per claim (lost races included). */
   perClaimRequests: { o1: number; o4: number };
+  /** DynamoDB requests per claim by command (Query, BatchGetItem, TransactWriteItems, ...). */
+  perClaimByCommand: { o1: Record<string, number>; o4: Record<string, number> };
   /**
    * CPU milliseconds per operation (raw transaction or claim), in this process (node) and in
    * DynamoDB Local (null where its process cannot be read). Both share this machine's cores, so
@@ -186,6 +188,8 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
       lane.reading = addReadings(lane.reading, subtractReadings(meter.snapshot(), before));
     }
   }
+  const byCommandPerClaim = (lane: Lane) =>
+    Object.fromEntries(Object.entries(lane.reading.byCommand).map(([command, requests]) => [command.replace(/Command$/, ''), requests / lane.operations]));
   const perSecond = (lane: Lane) => lane.operations / (lane.ms / 1000);
   const cpuPerOperation = (lane: Lane) => ({ node: lane.cpu.node / lane.operations, dynamodb: lane.cpu.dynamodb === null ? null : lane.cpu.dynamodb / lane.operations });
   return {
@@ -200,6 +204,7 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
     perClaimMs: { o1: perClaim(lanes.o1.reading, lanes.o1.ms, lanes.o1.operations) },
     rawMs: lanes.c1.ms / lanes.c1.operations,
     perClaimRequests: { o1: lanes.o1.reading.requests / lanes.o1.operations, o4: lanes.o4.reading.requests / lanes.o4.operations },
+    perClaimByCommand: { o1: byCommandPerClaim(lanes.o1), o4: byCommandPerClaim(lanes.o4) },
     cpuMsPerOperation: { c1: cpuPerOperation(lanes.c1), c4: cpuPerOperation(lanes.c4), o1: cpuPerOperation(lanes.o1), o4: cpuPerOperation(lanes.o4) },
   };
 }
