@@ -15,5 +15,5 @@ export const handler = async (event: unknown): Promise<void> => {
   count('TasksTimedOut', result.timedOut.length);
   count('TasksFailed', result.timedOut.length + result.failedStale.length + result.lostSandboxes.length);
   publishMetrics();
-  logger.info('sweep', { timed_out: result.timedOut.length, requeued: result.requeued.length, failed_stale: result.failedStale.length, promoted: result.promoted, failed_items: result.failedItems, rerouted: result.rerouted.length, failed_no_device: result.failedNoDevice.length, lost_sandboxes: result.lostSandboxes });
+  logger.info('sweep', { timed_out: result.timedOut.length, requeued: result.requeued.length, failed_stale: result.failedStale.length, promoted: result.promoted, refiled: result.refiled, failed_items: result.failedItems, rerouted: result.rerouted.length, failed_no_device: result.failedNoDevice.length, lost_sandboxes: result.lostSandboxes });
 };

@@ -107,6 +107,36 @@ export async function listReadyUsers(limit: number): Promise<ReadyUser[]> {
 }
 
 /**
+ * Users still filed under the unsharded `READY` or `DEFERRED` key (accounts last written before
+ * the keys were sharded), up to `limit`: the sweeper re-files them into their shards, which is
+ * why the orchestrator's reads above skip those keys. None with one shard (the keys are the same).
+ */
+export async function listUnshardedUserIds(limit: number): Promise<string[]> {
+  if (getConfig().schedulerShards <= 1) return [];
+  const pages = await Promise.all(
+    (
+      [
+        ['ready', 'readypk', 'READY'],
+        ['due', 'duepk', 'DEFERRED'],
+      ] as const
+    ).map(([index, key, partition]) =>
+      ddb().send(
+        new QueryCommand({
+          TableName: getConfig().tableName,
+          IndexName: index,
+          KeyConditionExpression: '#k = :p',
+          ExpressionAttributeNames: { '#k': key },
+          ExpressionAttributeValues: { ':p': partition },
+          ProjectionExpression: 'user_id',
+          Limit: limit,
+        }),
+      ),
+    ),
+  );
+  return [...new Set(pages.flatMap((page) => (page.Items ?? []).map((item) => item.user_id as string)))].slice(0, limit);
+}
+
+/**
  * Users whose wait (not_before, hours reset) is over by `now`, longest due first, up to `limit`
  * (every shard is queried in parallel and the answers merged).
  */

@@ -10,7 +10,7 @@ import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BA
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
-import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
+import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 import type { QueueHead, QueueHeads } from './queue-heads.js';
 
@@ -77,6 +77,19 @@ export interface PromotionOptions {
  * its own: one that fails is logged and counted, and stays due for the next pass.
  */
 export async function promoteDueUsers(now: Date, options: PromotionOptions = {}): Promise<number> {
+  return refileUsers((pageSize) => listDueDeferredUserIds(now, pageSize), now, options);
+}
+
+/**
+ * Re-files the users still under the unsharded READY or DEFERRED key (last written before the
+ * keys were sharded) into their shards, as promotion does: the sweeper's job, once a sweep, so
+ * that an orchestrator pass reads only the shards. Such a user waits at most one sweep.
+ */
+export async function refileUnshardedUsers(now: Date, options: PromotionOptions = {}): Promise<number> {
+  return refileUsers((pageSize) => listUnshardedUserIds(pageSize), now, options);
+}
+
+async function refileUsers(nextPage: (pageSize: number) => Promise<string[]>, now: Date, options: PromotionOptions): Promise<number> {
   const pageSize = options.pageSize ?? 200;
   const concurrency = options.concurrency ?? 16;
   const budgetMs = options.budgetMs ?? 20_000;
@@ -84,7 +97,7 @@ export async function promoteDueUsers(now: Date, options: PromotionOptions = {})
   const tried = new Set<string>();
   let promoted = 0;
   while (performance.now() - started < budgetMs) {
-    const fresh = (await listDueDeferredUserIds(now, pageSize)).filter((id) => !tried.has(id));
+    const fresh = (await nextPage(pageSize)).filter((id) => !tried.has(id));
     // Only users this pass already tried (conflicts, failures) are left: they wait for the next pass.
     if (fresh.length === 0) break;
     const queue = shuffle(fresh);

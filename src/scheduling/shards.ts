@@ -25,14 +25,16 @@ export const shardedKey = (prefix: string, id: string, shards: number): string =
 
 /**
  * Every partition key a reader must query: each shard, starting at `start` (a random shard, so
- * concurrent readers that stop early spread over the shards), and then the unsharded key, which
- * items written before sharding (or with one shard) still carry. Nothing new is written there.
+ * concurrent readers that stop early spread over the shards). With `withUnsharded`, then the
+ * unsharded key too, which items written before sharding still carry until their next write
+ * (nothing new is written there): only the sweeper reads it, once a sweep; it re-files the users
+ * it finds there (refileUnshardedUsers), so an orchestrator pass never pays for that key.
  */
-export function shardKeysToRead(prefix: string, shards: number, start: number): string[] {
+export function shardKeysToRead(prefix: string, shards: number, start: number, options: { withUnsharded?: boolean } = {}): string[] {
   if (shards <= 1) return [prefix];
   const keys: string[] = [];
   for (let i = 0; i < shards; i++) keys.push(`${prefix}#${(start + i) % shards}`);
-  keys.push(prefix);
+  if (options.withUnsharded) keys.push(prefix);
   return keys;
 }
 

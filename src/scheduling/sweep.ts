@@ -8,7 +8,7 @@ import { transitionTask } from '../tasks/transition.js';
 import { finishOccurrence } from '../batches/materialize.js';
 import { listStalledOccurrences } from '../batches/batch-store.js';
 import { listDueActiveTasks } from '../tasks/task-store.js';
-import { promoteDueUsers } from './claim.js';
+import { promoteDueUsers, refileUnshardedUsers } from './claim.js';
 import { failLostSandboxes } from './sandbox-liveness.js';
 import { handleUnleasedDeviceTask } from '../routing/unleased-device-work.js';
 
@@ -28,6 +28,8 @@ export interface SweepResult {
   /** Tasks (or batch runs) this pass could not handle; logged with the id, retried next pass. */
   failedItems: string[];
   promoted: number;
+  /** Users re-filed from the unsharded scheduler keys into their shards (accounts last written before sharding). */
+  refiled: number;
   /** Batch runs whose second write was lost (a crash between the two) and are now complete. */
   resumedOccurrences: number;
 }
@@ -39,7 +41,7 @@ export interface SweepResult {
  * orchestrator.
  */
 export async function sweep(now = new Date(), limit = 100): Promise<SweepResult> {
-  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], rerouted: [], failedNoDevice: [], lostSandboxes: [], failedItems: [], promoted: 0, resumedOccurrences: 0 };
+  const result: SweepResult = { timedOut: [], requeued: [], failedStale: [], rerouted: [], failedNoDevice: [], lostSandboxes: [], failedItems: [], promoted: 0, refiled: 0, resumedOccurrences: 0 };
   for (const candidate of await listDueActiveTasks(now, limit)) {
     if ('unreadable' in candidate) {
       passItemFailed(result, candidate.id, 'task', candidate.unreadable);
@@ -55,6 +57,8 @@ export async function sweep(now = new Date(), limit = 100): Promise<SweepResult>
   const liveness = await failLostSandboxes(now);
   result.lostSandboxes.push(...liveness.lost);
   result.failedItems.push(...liveness.failedItems);
+  // Users still under the unsharded keys first, so that those already due are promoted just below.
+  result.refiled = await refileUnshardedUsers(now);
   result.promoted = await promoteDueUsers(now);
   // A batch run is written in two steps; finish any whose second step was lost 30 s ago or more.
   for (const stalled of await listStalledOccurrences(new Date(now.getTime() - 30_000), limit)) {
@@ -64,7 +68,7 @@ export async function sweep(now = new Date(), limit = 100): Promise<SweepResult>
       passItemFailed(result, `${stalled.batchId}/${stalled.key}`, 'batch run', error);
     }
   }
-  if (result.requeued.length + result.promoted + result.resumedOccurrences > 0) await wakeOrchestrator('sweeper');
+  if (result.requeued.length + result.promoted + result.refiled + result.resumedOccurrences > 0) await wakeOrchestrator('sweeper');
   return result;
 }
 

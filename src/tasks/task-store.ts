@@ -246,7 +246,7 @@ export type DueTask = Task | UnreadableTask;
 export async function listDueActiveTasks(now: Date, limit: number): Promise<DueTask[]> {
   const shards = getConfig().sweepShards;
   const pages = await Promise.all(
-    shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random)).map(async (partition) => {
+    shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random), { withUnsharded: true }).map(async (partition) => {
       const result = await ddb().send(
         new QueryCommand({
           TableName: getConfig().tableName,
@@ -292,7 +292,7 @@ export async function listDueActiveTasks(now: Date, limit: number): Promise<DueT
 export async function listRunningTasks(limit: number): Promise<Task[]> {
   const tasks: Task[] = [];
   const shards = getConfig().sweepShards;
-  const partitions = shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random));
+  const partitions = shardKeysToRead('SWEEP', shards, randomShard(shards, Math.random), { withUnsharded: true });
   // Up to 8 shards at a time: a sweep's round trips do not grow with the shard count.
   const readShards = async (): Promise<void> => {
     for (let partition = partitions.shift(); partition !== undefined && tasks.length < limit; partition = partitions.shift()) {

@@ -17,9 +17,11 @@ describe('scheduler index shards', () => {
     expect(shardedKey('READY', 'u', shards)).toBe(key);
   });
 
-  it('readers cover every shard once, from the start shard, then the unsharded key', () => {
-    expect(shardKeysToRead('SWEEP', 4, 2)).toEqual(['SWEEP#2', 'SWEEP#3', 'SWEEP#0', 'SWEEP#1', 'SWEEP']);
+  it('readers cover every shard once, from the start shard, and the unsharded key only when asked', () => {
+    expect(shardKeysToRead('READY', 4, 2)).toEqual(['READY#2', 'READY#3', 'READY#0', 'READY#1']);
+    expect(shardKeysToRead('SWEEP', 4, 2, { withUnsharded: true })).toEqual(['SWEEP#2', 'SWEEP#3', 'SWEEP#0', 'SWEEP#1', 'SWEEP']);
     expect(shardKeysToRead('SWEEP', 1, 0)).toEqual(['SWEEP']);
+    expect(shardKeysToRead('SWEEP', 1, 0, { withUnsharded: true })).toEqual(['SWEEP']);
   });
 
   it('merges shard answers into the order one unsharded query would give', () => {
