@@ -77,13 +77,20 @@ export interface ReadyUser {
   running: number;
 }
 
+/** A read of the ready index: the users, and whether they are all there are. */
+export interface ReadyPage {
+  users: ReadyUser[];
+  /** Every shard was read to its end and nothing was cut: no ready user exists beyond `users` (as the index stood). */
+  complete: boolean;
+}
+
 /**
  * Users with pending work and a free slot, fewest running first, then least recently served:
  * the best `ceil(limit / shards) + 1` of every shard (queried in parallel), merged in that order
  * and cut to `limit`. The best user of all is always in the answer; a user at rank r in its
  * shard is in it within ceil(r / (ceil(limit / shards) + 1)) passes (docs/data-model.md).
  */
-export async function listReadyUsers(limit: number): Promise<ReadyUser[]> {
+export async function listReadyUsers(limit: number): Promise<ReadyPage> {
   const shards = getConfig().schedulerShards;
   const perShard = shards <= 1 ? limit : Math.ceil(limit / shards) + 1;
   const pages = await Promise.all(
@@ -100,10 +107,13 @@ export async function listReadyUsers(limit: number): Promise<ReadyUser[]> {
       ),
     ),
   );
-  return mergeBySortKey(pages.map((page) => page.Items ?? []), 'readysk', limit).map((item) => ({
+  const items = pages.map((page) => page.Items ?? []);
+  const users = mergeBySortKey(items, 'readysk', limit).map((item) => ({
     userId: item.user_id as string,
     running: Number.parseInt(String(item.readysk).split('#')[0] ?? '0', 10),
   }));
+  const complete = pages.every((page) => !page.LastEvaluatedKey) && items.flat().length <= limit;
+  return { users, complete };
 }
 
 /**

@@ -420,7 +420,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     startPromotion();
     const remembered = options.queueHeads;
     const nowMs = clock().getTime();
-    const ids = shuffleWithinTies(ready, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined)
+    const ids = shuffleWithinTies(ready.users, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined)
       .filter((id) => !failed.has(id))
       .slice(0, pageSize);
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
@@ -443,6 +443,8 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     const messages: SpawnMessage[] = [];
     const queue = [...ids];
     let inFlight = 0;
+    let attempted = 0;
+    let moreToClaim = false;
     const claimOne = async (userId: string): Promise<void> => {
       const now = clock();
       let attempt: Attempt;
@@ -459,6 +461,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       if (attempt.kind === 'claimed') {
         result.claimed.push(attempt.task);
         messages.push(attempt.message);
+        if (schedulingState(attempt.account, limitsOf(attempt.account, getConfig().maxPendingPerUser), now).kind === 'ready') moreToClaim = true;
       } else if (attempt.kind === 'conflict') {
         result.conflicts += 1;
       }
@@ -469,6 +472,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         if (result.claimed.length + inFlight >= maxClaims) return;
         inFlight += 1;
+        attempted += 1;
         try {
           await claimOne(userId);
         } finally {
@@ -484,6 +488,14 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     }
     if (messages.length > 0) {
       emptyRounds = 0;
+      const sawEveryone = ready.complete && attempted === ready.users.length && result.conflicts === conflictsBefore;
+      if (sawEveryone && !moreToClaim) {
+        // Every ready user was tried once and none of those claimed for has more to start: another
+        // round would find only users filed since this round's read, each of whom woke the
+        // orchestrator themselves (a create, a freed slot), or those this pass's promotion filed.
+        const promoted = await startPromotion().catch(() => 0);
+        if (promoted === 0) break;
+      }
     } else if (result.conflicts === conflictsBefore && settledBeforeRead) {
       // Nothing claimed and no race lost: another round would read the same index again.
       break;

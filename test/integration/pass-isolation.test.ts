@@ -45,7 +45,7 @@ describe('one bad user never aborts an orchestrator pass', () => {
     const messages = await takeSpawnMessages(env.queues.spawnQueueUrl);
     expect(messages.map((message) => message.task_id).sort()).toEqual([tasks[0]?.id, tasks[2]?.id].sort());
     // The failing user left the head of the ready index...
-    expect((await listReadyUsers(25)).map((user) => user.userId)).not.toContain('broken-bob');
+    expect((await listReadyUsers(25)).users.map((user) => user.userId)).not.toContain('broken-bob');
     // ...and is claimed for once the retry delay is over.
     const later = await claimNextTasks({ now: () => at(1 + CLAIM_FAILURE_RETRY_MS / 1000 + 1) });
     expect(later.claimed.map((task) => task.id)).toEqual([tasks[1]?.id]);

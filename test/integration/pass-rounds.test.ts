@@ -1,0 +1,79 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { enqueueTasks, newTask } from '../../src/tasks/create-task.js';
+import { updateUserAccount } from '../../src/accounts/limits.js';
+import { taskCreateSchema } from '../../src/tasks/schemas.js';
+import { ddb } from '../../src/platform/aws.js';
+import { getConfig } from '../../src/platform/config.js';
+import { useFreshTable } from '../support/local-env.js';
+
+/*
+ * A pass stops reading the ready index once every ready user was tried and none of them has more
+ * to start (the common pass, woken for one task, reads it once). These cases show what must not
+ * be lost by stopping: a user with more free slots, and users the pass's own promotion re-files.
+ */
+
+const queue = (user: string, titles: string[], now: Date, notBefore?: Date) =>
+  enqueueTasks(
+    user,
+    titles.map((title, n) => newTask(user, taskCreateSchema.parse({ title, not_before: notBefore?.toISOString() }), new Date(now.getTime() + n))),
+    now,
+  );
+
+/** Counts the Queries of the `ready` index the shared client sends until `stop`. */
+function countReadyIndexQueries(): { count: number; stop: () => void } {
+  const counter = { count: 0, stop: () => void ddb().middlewareStack.remove('countReadyIndexQueries') };
+  ddb().middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { IndexName?: string };
+      if (input.IndexName === 'ready') counter.count += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countReadyIndexQueries' },
+  );
+  return counter;
+}
+
+describe('the rounds of one orchestrator pass', () => {
+  beforeEach(async () => {
+    await useFreshTable();
+  });
+
+  it('claims every task a user has free slots for, in claim order, in one pass', async () => {
+    await updateUserAccount('roomy', (account) => ({ ...account, plan: 'enterprise' }), 'test-admin');
+    const tasks = await queue('roomy', ['one', 'two', 'three'], new Date());
+
+    const pass = await claimNextTasks();
+
+    expect(pass.claimed.map((task) => task.id)).toEqual(tasks.map((task) => task.id));
+  });
+
+  it('claims, in the same pass, a user its own promotion re-filed while it claimed for another', async () => {
+    const now = new Date();
+    const [ready] = await queue('ready-now', ['now'], now);
+    const [waiting] = await queue('waits', ['later'], now, new Date(now.getTime() + 60_000));
+    const later = new Date(now.getTime() + 61_000);
+
+    const pass = await claimNextTasks({ now: () => later });
+
+    expect(pass.promoted).toBe(1);
+    expect(pass.claimed.map((task) => task.id).sort()).toEqual([ready?.id, waiting?.id].sort());
+  });
+
+  it('a pass woken for one task reads the ready index once, and the next pass finds nothing', async () => {
+    await queue('single', ['only'], new Date());
+    const readyReads = countReadyIndexQueries();
+    try {
+      const first = await claimNextTasks();
+      const readsOfFirst = readyReads.count;
+      const second = await claimNextTasks();
+
+      expect(first.claimed).toHaveLength(1);
+      // One round: a Query per shard of the ready index (8 by default), not a second round's.
+      expect(readsOfFirst).toBe(getConfig().schedulerShards);
+      expect(second.claimed).toHaveLength(0);
+    } finally {
+      readyReads.stop();
+    }
+  });
+});
