@@ -164,10 +164,17 @@ export async function loadQuotaState(spaceId: string, now: Date, readOwner: (use
  * the user as waiting for the space so that an override or a raised limit wakes their work, and
  * `CreditEstimateExceedsLimitError` when it never can (the limit was lowered below it).
  */
-export async function creditChargeItems(task: Task, now: Date): Promise<TransactItem[]> {
+export async function creditChargeItems(task: Task, now: Date, owner?: { user_id: string; billing_day: number }): Promise<TransactItem[]> {
   const attempt = runAttempt(task);
-  if (await getChargeEntry(task.id, attempt)) return [];
-  const state = await loadQuotaState(task.space_id, now);
+  // Both reads at once (a claim waits for them): whether an earlier attempt was charged, and the
+  // quota. A personal space's window follows its owner's billing day; the orchestrator passes the
+  // account it is claiming with, so that is not read again (its version condition keeps it exact).
+  const readOwner = owner ? (userId: string) => (userId === owner.user_id ? Promise.resolve(owner) : getUser(userId, now)) : undefined;
+  const [charged, quota] = await Promise.allSettled([getChargeEntry(task.id, attempt), loadQuotaState(task.space_id, now, readOwner)]);
+  if (charged.status === 'rejected') throw charged.reason;
+  if (charged.value) return [];
+  if (quota.status === 'rejected') throw quota.reason;
+  const state = quota.value;
   const units = creditsToUnits(task.estimated_credits);
   const items: TransactItem[] = [];
   if (units > 0) {

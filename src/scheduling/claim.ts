@@ -26,8 +26,10 @@ export interface ClaimOptions {
    * Extra transaction items for a claim (credit charge, ledger row). Throwing
    * `CreditLimitReachedError` holds the task back until the quota frees, another DomainError holds
    * it back (with its message as `blocked_reason`) for a re-check later; any other error skips it.
+   * `account` is the user's account as the claim's transaction expects it (its version is a
+   * condition), so a charge may take the user's billing day from it instead of reading it again.
    */
-  chargeItems?: (task: Task, now: Date) => Promise<TransactItem[]>;
+  chargeItems?: (task: Task, now: Date, account: StoredUser) => Promise<TransactItem[]>;
   /**
    * This orchestrator's memory of the queue heads it last claimed from (queue-heads.ts): the next
    * claim for such a user is the transaction alone. Without it every claim reads first.
@@ -208,7 +210,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
   };
   let extra: TransactItem[];
   try {
-    extra = options.chargeItems ? await options.chargeItems(claimed, now) : [];
+    extra = options.chargeItems ? await options.chargeItems(claimed, now, user) : [];
   } catch (error) {
     if (error instanceof CreditEstimateExceedsLimitError) return { kind: 'never-fits', reason: error.message };
     if (error instanceof CreditLimitReachedError) return { kind: 'blocked', until: error.resetsAt, reason: OVER_QUOTA_BADGE };
