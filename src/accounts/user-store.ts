@@ -75,6 +75,8 @@ export interface ReadyUser {
   userId: string;
   /** Tasks the user has claimed or running; the ready index's first ordering key. */
   running: number;
+  /** When the user was last served, as the index entry read says (its second ordering key). */
+  servedAt?: string | null;
 }
 
 /** A read of the ready index: the users, and whether they are all there are. */
@@ -108,10 +110,10 @@ export async function listReadyUsers(limit: number): Promise<ReadyPage> {
     ),
   );
   const items = pages.map((page) => page.Items ?? []);
-  const users = mergeBySortKey(items, 'readysk', limit).map((item) => ({
-    userId: item.user_id as string,
-    running: Number.parseInt(String(item.readysk).split('#')[0] ?? '0', 10),
-  }));
+  const users = mergeBySortKey(items, 'readysk', limit).map((item) => {
+    const [running, servedAt] = String(item.readysk).split('#');
+    return { userId: item.user_id as string, running: Number.parseInt(running ?? '0', 10), servedAt: servedAt === undefined || servedAt === 'null' ? null : servedAt };
+  });
   const complete = pages.every((page) => !page.LastEvaluatedKey) && items.flat().length <= limit;
   return { users, complete };
 }

@@ -294,11 +294,19 @@ async function claimFromQueueHead(head: QueueHead, account: StoredUser, options:
   return attempt.kind === 'conflict' ? attempt : null;
 }
 
+/** What the round knows of a user before claiming: the ready entry it read, and this pass's own last claim for them. */
+interface RoundView {
+  /** `last_served_at` in the ready entry the round read (undefined: not known). */
+  servedAtRead?: string | null;
+  /** `last_served_at` this pass's own last claim for the user wrote (the index may not show it yet). */
+  servedByThisPass?: string | null;
+}
+
 /**
  * Claims the user's next task. `account`, when given, is the user's account as this round read it
  * (for users whose queue head this orchestrator remembers).
  */
-async function claimForUser(userId: string, options: ClaimOptions, now: Date, result: ClaimResult, account?: StoredUser): Promise<Attempt> {
+async function claimForUser(userId: string, options: ClaimOptions, now: Date, result: ClaimResult, account?: StoredUser, view: RoundView = {}): Promise<Attempt> {
   const head = options.queueHeads?.take(userId, now.getTime());
   if (head && account) {
     if (queueVersionOf(account) === head.queueVersion) {
@@ -318,6 +326,12 @@ async function claimForUser(userId: string, options: ClaimOptions, now: Date, re
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const state = schedulingState(user, limits, now);
   if (state.kind !== 'ready') {
+    const servedAt = user.last_served_at;
+    if (view.servedAtRead !== undefined && servedAt !== view.servedAtRead && servedAt !== view.servedByThisPass) {
+      // Another orchestrator claimed for this user since this round's read (a refilled slot woke
+      // two passes): its claim filled the user and re-filed the account. A lost race, with no write.
+      return { kind: 'conflict' };
+    }
     // The ready index lagged behind the account; rewriting the account re-files it correctly.
     await transact([putUserItem({ ...user, version: user.version + 1 }, now)]).catch(() => undefined);
     return { kind: 'skipped' };
@@ -414,6 +428,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   };
   options.queueHeads?.useTable(getConfig().tableName);
   const failed = new Set<string>();
+  const servedByThisPass = new Map<string, string | null>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
     const settledBeforeRead = promotionSettled;
@@ -442,6 +457,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
             return new Map<string, StoredUser>();
           })
         : new Map<string, StoredUser>();
+    const servedAtRead = new Map(ready.users.map((entry) => [entry.userId, entry.servedAt]));
     const messages: SpawnMessage[] = [];
     const queue = [...ids];
     let inFlight = 0;
@@ -451,7 +467,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       const now = clock();
       let attempt: Attempt;
       try {
-        attempt = await claimForUser(userId, options, now, result, accounts.get(userId));
+        attempt = await claimForUser(userId, options, now, result, accounts.get(userId), { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
       } catch (error) {
         failed.add(userId);
         result.failedUsers.push(userId);
@@ -463,6 +479,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       if (attempt.kind === 'claimed') {
         result.claimed.push(attempt.task);
         messages.push(attempt.message);
+        servedByThisPass.set(userId, attempt.account.last_served_at);
         if (schedulingState(attempt.account, limitsOf(attempt.account, getConfig().maxPendingPerUser), now).kind === 'ready') moreToClaim = true;
       } else if (attempt.kind === 'conflict') {
         result.conflicts += 1;

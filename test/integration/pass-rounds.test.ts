@@ -2,6 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { enqueueTasks, newTask } from '../../src/tasks/create-task.js';
 import { updateUserAccount } from '../../src/accounts/limits.js';
+import { getUser } from '../../src/accounts/user-store.js';
+import { getTask } from '../../src/tasks/task-store.js';
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import { ddb } from '../../src/platform/aws.js';
 import { getConfig } from '../../src/platform/config.js';
@@ -58,6 +60,39 @@ describe('the rounds of one orchestrator pass', () => {
 
     expect(pass.promoted).toBe(1);
     expect(pass.claimed.map((task) => task.id).sort()).toEqual([ready?.id, waiting?.id].sort());
+  });
+
+  it('a user another orchestrator filled after the round read it counts as a lost race, with no write spent on it', async () => {
+    // One slot (free plan) and two tasks: once the other orchestrator claims the first, the user is full.
+    const [first, second] = await queue('contested', ['first', 'second'], new Date());
+    const versionBefore = (await getUser('contested', new Date())).version;
+    // The other orchestrator's pass runs just as this one starts reading the user's queue.
+    let other: Awaited<ReturnType<typeof claimNextTasks>> | undefined;
+    let interleaved = false;
+    const interleave = 'otherOrchestratorFirst';
+    ddb().middlewareStack.add(
+      (next) => async (args) => {
+        if (!interleaved && (args.input as { IndexName?: string }).IndexName === 'pending') {
+          interleaved = true;
+          other = await claimNextTasks();
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: interleave },
+    );
+    let pass: Awaited<ReturnType<typeof claimNextTasks>>;
+    try {
+      pass = await claimNextTasks();
+    } finally {
+      ddb().middlewareStack.remove(interleave);
+    }
+
+    expect(other?.claimed.map((task) => task.id)).toEqual([first?.id]);
+    expect(pass.claimed).toEqual([]);
+    expect(pass.conflicts).toBe(1);
+    // The account was written once, by the other orchestrator's claim: no re-filing write of its own.
+    expect((await getUser('contested', new Date())).version).toBe(versionBefore + 1);
+    expect((await getTask(second?.id ?? ''))?.status).toBe('pending');
   });
 
   it('a pass woken for one task reads the ready index once, and the next pass finds nothing', async () => {
