@@ -19,6 +19,10 @@ interface CapacityEntry {
   GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number; WriteCapacityUnits?: number }>;
 }
 
+/** A command's name, a Query's with the index it reads (`QueryCommand` on the table, `Query.ready` on an index). */
+const commandKey = (command: string, input: Record<string, unknown>): string =>
+  command === 'QueryCommand' && typeof input.IndexName === 'string' ? `Query.${input.IndexName}` : command;
+
 export interface MeterReading {
   requests: number;
   reads: number;
@@ -26,6 +30,7 @@ export interface MeterReading {
   /** Consumed capacity as DynamoDB reports it (table and indexes); 0 where it reports none. */
   readUnits: number;
   writeUnits: number;
+  /** Requests by command (`commandKey`: a Query by the index it reads). */
   byCommand: Record<string, number>;
   /** Milliseconds spent waiting for each command (summed over concurrent requests). */
   msByCommand: Record<string, number>;
@@ -95,10 +100,11 @@ export class DynamoDbMeter {
   install(client: DynamoDBDocumentClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const command = context.commandName ?? 'unknown';
-        const isWrite = WRITES.has(command);
         const input = args.input as Record<string, unknown>;
-        if (CAPACITY.has(command) && input.ReturnConsumedCapacity === undefined) {
+        const name = context.commandName ?? 'unknown';
+        const command = commandKey(name, input);
+        const isWrite = WRITES.has(name);
+        if (CAPACITY.has(name) && input.ReturnConsumedCapacity === undefined) {
           args = { ...args, input: { ...input, ReturnConsumedCapacity: 'INDEXES' } };
         }
         this.total.requests += 1;

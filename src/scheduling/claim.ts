@@ -12,6 +12,7 @@ import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
 import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
+import { groupCommit, type Commit } from '../platform/dynamodb/group-commit.js';
 import type { QueueHead, QueueHeads } from './queue-heads.js';
 
 export interface ClaimOptions {
@@ -38,7 +39,7 @@ export interface ClaimOptions {
 }
 
 /** Claims a pass makes at once: enough to hide round trips, few enough to keep the ready order. */
-export const DEFAULT_CLAIM_CONCURRENCY = 4;
+export const DEFAULT_CLAIM_CONCURRENCY = 8;
 
 /**
  * A round reads this many pages of ready users, shuffles those with the same running count and
@@ -190,8 +191,11 @@ async function markBlocked(task: Task, reason: string): Promise<void> {
   );
 }
 
-/** Claims one task: task, slot, hours reservation and credit charge move in ONE transaction. */
-async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date): Promise<Attempt> {
+/**
+ * Claims one task: task, slot, hours reservation and credit charge move in ONE transaction, which
+ * `commit` may send together with the pass's other claims (group-commit.ts).
+ */
+async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date, commit: Commit): Promise<Attempt> {
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const rolled = rollHoursWindow(user, now);
   const reserve = reservationSeconds(rolled, limits);
@@ -224,7 +228,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
   }
   const nextUser = accountForTransition(user, task, claimed, now);
   try {
-    await transact([putTaskItem(claimed, { status: 'pending', attempts: task.attempts }), putUserItem(nextUser, now), ...extra]);
+    await commit([putTaskItem(claimed, { status: 'pending', attempts: task.attempts }), putUserItem(nextUser, now), ...extra]);
   } catch (error) {
     if (error instanceof TransactionConflictError) return { kind: 'conflict' };
     throw error;
@@ -280,11 +284,11 @@ const headOf = (account: StoredUser, tasks: Task[]) => ({ queueVersion: queueVer
  * alone. Null when the head no longer fits (limits, not_before, credits, anything but a plain
  * claim); the caller then claims as usual, from a fresh read of the queue.
  */
-async function claimFromQueueHead(head: QueueHead, account: StoredUser, options: ClaimOptions, now: Date, result: ClaimResult): Promise<Attempt | null> {
+async function claimFromQueueHead(head: QueueHead, account: StoredUser, options: ClaimOptions, commit: Commit, now: Date, result: ClaimResult): Promise<Attempt | null> {
   const [task, ...rest] = head.tasks;
   if (!task || !claimableNow(task, now.toISOString())) return null;
   if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind !== 'ready') return null;
-  const attempt = await claimTask(account, task, options, now);
+  const attempt = await claimTask(account, task, options, now, commit);
   if (attempt.kind === 'claimed') {
     options.queueHeads?.remember(account.user_id, headOf(attempt.account, rest), now.getTime());
     result.fromQueueHeads += 1;
@@ -306,11 +310,11 @@ interface RoundView {
  * Claims the user's next task. `account`, when given, is the user's account as this round read it
  * (for users whose queue head this orchestrator remembers).
  */
-async function claimForUser(userId: string, options: ClaimOptions, now: Date, result: ClaimResult, account?: StoredUser, view: RoundView = {}): Promise<Attempt> {
+async function claimForUser(userId: string, options: ClaimOptions, commit: Commit, now: Date, result: ClaimResult, account?: StoredUser, view: RoundView = {}): Promise<Attempt> {
   const head = options.queueHeads?.take(userId, now.getTime());
   if (head && account) {
     if (queueVersionOf(account) === head.queueVersion) {
-      const attempt = await claimFromQueueHead(head, account, options, now, result);
+      const attempt = await claimFromQueueHead(head, account, options, commit, now, result);
       if (attempt) return attempt;
     } else {
       result.staleQueueHeads += 1;
@@ -352,7 +356,7 @@ async function claimForUser(userId: string, options: ClaimOptions, now: Date, re
       await markBlocked(task, blockedReason);
       continue;
     }
-    const attempt = await claimTask(user, task, options, now);
+    const attempt = await claimTask(user, task, options, now, commit);
     if (attempt.kind === 'never-fits') {
       // The limit was lowered below this task's estimate: it fails, and the user's next task is tried.
       await failPendingTask(task.id, attempt.reason, now, task.attempts);
@@ -427,6 +431,8 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     return promotion;
   };
   options.queueHeads?.useTable(getConfig().tableName);
+  // The pass's concurrent claims share transactions when they meet (one request for several).
+  const commit = groupCommit();
   const failed = new Set<string>();
   const servedByThisPass = new Map<string, string | null>();
   let emptyRounds = 0;
@@ -467,7 +473,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       const now = clock();
       let attempt: Attempt;
       try {
-        attempt = await claimForUser(userId, options, now, result, accounts.get(userId), { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
+        attempt = await claimForUser(userId, options, commit, now, result, accounts.get(userId), { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
       } catch (error) {
         failed.add(userId);
         result.failedUsers.push(userId);
