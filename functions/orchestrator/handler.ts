@@ -6,12 +6,15 @@ import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { wakeMessageSchema, wakeOrchestrator } from '../../src/platform/queue/messages.js';
 import { creditChargeItems } from '../../src/credits/charges.js';
 import { QueueHeads } from '../../src/scheduling/queue-heads.js';
+import { PromotionPace } from '../../src/scheduling/promotion-pace.js';
 
 const scheduledEventSchema = z.object({ source: z.string(), 'detail-type': z.string().optional() }).passthrough();
 const sqsEventSchema = z.object({ Records: z.array(z.object({ body: z.string(), messageId: z.string() }).passthrough()) });
 
 /** This container's memory of the queue heads it claimed from: kept while the container is warm. */
 const queueHeads = new QueueHeads();
+/** How often this container re-files due users when its passes come close together. */
+const promotionPace = new PromotionPace();
 
 /**
  * Woken by the wake queue (task created, slot freed, not_before due) and by the one-minute
@@ -21,17 +24,20 @@ const queueHeads = new QueueHeads();
 export const handler = async (event: unknown): Promise<SQSBatchResponse | undefined> => {
   const now = new Date();
   const asSqs = sqsEventSchema.safeParse(event);
+  // A wake for a time that has come (a not_before): the user it is for is re-filed in this pass.
+  let promoteNow = false;
   if (asSqs.success) {
     for (const record of (event as SQSEvent).Records) {
       const wake = wakeMessageSchema.safeParse(JSON.parse(record.body) as unknown);
-      if (wake.success && wake.data.at && Date.parse(wake.data.at) > now.getTime() + 1000) {
-        await wakeOrchestrator(wake.data.reason, new Date(wake.data.at), now);
-      }
+      if (!wake.success || !wake.data.at) continue;
+      if (Date.parse(wake.data.at) > now.getTime() + 1000) await wakeOrchestrator(wake.data.reason, new Date(wake.data.at), now);
+      else promoteNow = true;
     }
   } else {
     scheduledEventSchema.parse(event);
+    promoteNow = true;
   }
-  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads });
+  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads, promotionPace, promoteNow });
   logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
   count('TasksClaimed', result.claimed.length);
   count('PendingTasks', result.readyUsersSeen);

@@ -4,6 +4,7 @@ import { accountForTransition, limitsOf, reservationSeconds, rollHoursWindow, ty
 import { getConfig } from '../../src/platform/config.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
 import { QueueHeads } from '../../src/scheduling/queue-heads.js';
+import { PromotionPace } from '../../src/scheduling/promotion-pace.js';
 import { hashToken } from '../../src/tasks/callback-token.js';
 import { putTaskItem } from '../../src/tasks/task-store.js';
 import { transact } from '../../src/platform/dynamodb/transact.js';
@@ -103,10 +104,10 @@ async function rawTransactions(users: SeededBacklog['users'], operations: number
 
 /**
  * `orchestrators` concurrent orchestrator loops running claim passes until `operations` claims are
- * made. Each loop is one orchestrator, with its own memory of queue heads (as one Lambda container
- * has), kept across the slices of a run.
+ * made. Each loop is one orchestrator, with its own memory of queue heads and its own promotion
+ * pace (as one Lambda container has), kept across the slices of a run.
  */
-async function orchestratorClaims(operations: number, orchestratorHeads: QueueHeads[]): Promise<{ claims: number; conflicts: number; fromQueueHeads: number; staleQueueHeads: number }> {
+async function orchestratorClaims(operations: number, orchestratorHeads: QueueHeads[], paces: PromotionPace[]): Promise<{ claims: number; conflicts: number; fromQueueHeads: number; staleQueueHeads: number }> {
   const orchestrators = orchestratorHeads.length;
   let claims = 0;
   let conflicts = 0;
@@ -117,7 +118,7 @@ async function orchestratorClaims(operations: number, orchestratorHeads: QueueHe
       let idle = 0;
       const queueHeads = orchestratorHeads[index] as QueueHeads;
       while (claims < operations && idle < 3) {
-        const result = await claimNextTasks({ maxClaims: Math.min(25, Math.max(1, operations - claims)), queueHeads });
+        const result = await claimNextTasks({ maxClaims: Math.min(25, Math.max(1, operations - claims)), queueHeads, promotionPace: paces[index] });
         claims += result.claimed.length;
         conflicts += result.conflicts;
         fromQueueHeads += result.fromQueueHeads;
@@ -163,6 +164,7 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
 
   const lanes = { c1: emptyLane(), c4: emptyLane(), o1: emptyLane(), o4: emptyLane() };
   const heads = { o1: [new QueueHeads()], o4: Array.from({ length: 4 }, () => new QueueHeads()) };
+  const paces = { o1: [new PromotionPace()], o4: Array.from({ length: 4 }, () => new PromotionPace()) };
   const slices = Math.max(1, Math.round(config.operations / 50));
   const slice = Math.ceil(config.operations / slices);
   for (let i = 0; i < slices; i++) {
@@ -176,7 +178,7 @@ export async function measureThroughput(endpoints: EmulatorEndpoints, config: Th
         lane.operations += await rawTransactions(raw.backlog.users, slice, name === 'c1' ? 1 : 4);
       } else {
         useTable(name === 'o1' ? o1Table : o4Table);
-        const result = await orchestratorClaims(slice, name === 'o1' ? heads.o1 : heads.o4);
+        const result = await orchestratorClaims(slice, name === 'o1' ? heads.o1 : heads.o4, name === 'o1' ? paces.o1 : paces.o4);
         lane.operations += result.claims;
         lane.conflicts += result.conflicts;
         lane.fromQueueHeads += result.fromQueueHeads;

@@ -14,6 +14,7 @@ import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, lis
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 import { groupCommit, type Commit } from '../platform/dynamodb/group-commit.js';
 import type { QueueHead, QueueHeads } from './queue-heads.js';
+import type { PromotionPace } from './promotion-pace.js';
 
 export interface ClaimOptions {
   now?: () => Date;
@@ -36,6 +37,10 @@ export interface ClaimOptions {
    * claim for such a user is the transaction alone. Without it every claim reads first.
    */
   queueHeads?: QueueHeads;
+  /** This orchestrator's promotion pace (promotion-pace.ts). Without it every pass promotes. */
+  promotionPace?: PromotionPace;
+  /** Promote in this pass whatever the pace says: woken for a `not_before` that is due now. */
+  promoteNow?: boolean;
 }
 
 /** Claims a pass makes at once: enough to hide round trips, few enough to keep the ready order. */
@@ -419,13 +424,20 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   // round, started once that round's ready read is back (the read a freed slot waits for does not
   // share the database with promotion's); a round that finds nothing waits for it before the pass
   // gives up.
-  let promotionSettled = false;
+  // With a pace, a pass that comes soon after this orchestrator's last promotion skips it, unless
+  // told to promote or it finds nobody ready.
+  const pace = options.promotionPace;
+  let skipPromotion = pace !== undefined && !options.promoteNow && !pace.take(clock().getTime());
+  if (options.promoteNow) pace?.record(clock().getTime());
+  let promotionSettled = skipPromotion;
   let promotion: Promise<number> | undefined;
   const startPromotion = (): Promise<number> => {
     if (!promotion) {
-      promotion = promoteDueUsers(clock()).finally(() => {
-        promotionSettled = true;
-      });
+      promotion = skipPromotion
+        ? Promise.resolve(0)
+        : promoteDueUsers(clock()).finally(() => {
+            promotionSettled = true;
+          });
       promotion.catch(() => undefined);
     }
     return promotion;
@@ -447,6 +459,15 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       .filter((id) => !failed.has(id))
       .slice(0, pageSize);
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
+    if (ids.length === 0 && skipPromotion) {
+      // Nobody ready: an idle orchestrator always looks for due users, whatever its pace.
+      skipPromotion = false;
+      promotion = undefined;
+      promotionSettled = false;
+      pace?.record(clock().getTime());
+      await startPromotion();
+      continue;
+    }
     if (ids.length === 0) {
       // Users promoted after this read began are only in the next one.
       if (settledBeforeRead) break;

@@ -1,0 +1,33 @@
+/**
+ * How often one orchestrator re-files its due users (promotion: a Query of every `DEFERRED`
+ * shard, most of them empty). A busy orchestrator runs a pass for every wake, many a second;
+ * promoting in each of them reads the same empty shards again and again. With a pace, a pass
+ * promotes only if this orchestrator's last promotion is at least `intervalMs` old, or when it
+ * is told to (a wake for a `not_before` that is due now, which must not wait), or when it finds
+ * nobody ready (an idle orchestrator always looks). A user whose wait ends unannounced (an hours
+ * reset, a re-check after a lagging index or a failed claim) is then re-filed by the first pass
+ * at least `intervalMs` after the last promotion, or by the one-minute schedule's pass.
+ *
+ * Held per orchestrator, as its queue heads are (one per Lambda container, one per loop in the
+ * bench). Without one, every pass promotes (tests, the chaos harness).
+ */
+export const PROMOTION_INTERVAL_MS = 1_000;
+
+export class PromotionPace {
+  private last = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly intervalMs = PROMOTION_INTERVAL_MS) {}
+
+  /** Whether a pass at `nowMs` should promote; if it should, this counts as the last promotion. */
+  take(nowMs: number): boolean {
+    // A clock that went back (another pass's fake time) is never a reason to skip.
+    if (nowMs >= this.last && nowMs - this.last < this.intervalMs) return false;
+    this.last = nowMs;
+    return true;
+  }
+
+  /** Counts a promotion made anyway (told to, or nobody ready). */
+  record(nowMs: number): void {
+    this.last = Math.max(this.last, nowMs);
+  }
+}
