@@ -13,6 +13,7 @@ import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
 import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 import { groupCommit, type Commit } from '../platform/dynamodb/group-commit.js';
+import { groupGet, type GetItems } from '../platform/dynamodb/group-get.js';
 import type { QueueHead, QueueHeads } from './queue-heads.js';
 import type { PromotionPace } from './promotion-pace.js';
 
@@ -197,10 +198,19 @@ async function markBlocked(task: Task, reason: string): Promise<void> {
 }
 
 /**
- * Claims one task: task, slot, hours reservation and credit charge move in ONE transaction, which
- * `commit` may send together with the pass's other claims (group-commit.ts).
+ * A pass's reads of queues and its claims' transactions, shared among its concurrent claims
+ * (group-get.ts, group-commit.ts): one request for several whenever they meet.
  */
-async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date, commit: Commit): Promise<Attempt> {
+interface PassRequests {
+  commit: Commit;
+  getItems: GetItems;
+}
+
+/**
+ * Claims one task: task, slot, hours reservation and credit charge move in ONE transaction, which
+ * may go to DynamoDB together with the pass's other claims.
+ */
+async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date, { commit }: PassRequests): Promise<Attempt> {
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const rolled = rollHoursWindow(user, now);
   const reserve = reservationSeconds(rolled, limits);
@@ -265,8 +275,8 @@ const PENDING_PAGES = [5, 100] as const;
  * BatchGetItem and the transaction: no read of its own for the account, and both as fresh as the
  * table (strongly consistent), so concurrent orchestrators rarely lose a race on a stale version.
  */
-async function accountAndPending(userId: string): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task> }> {
-  const pages = pendingTaskPages(userId, PENDING_PAGES, [userItemKey(userId)]);
+async function accountAndPending(userId: string, getItems: GetItems): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task> }> {
+  const pages = pendingTaskPages(userId, PENDING_PAGES, [userItemKey(userId)], getItems);
   const first = await pages.next();
   const accountItem = first.done ? undefined : first.value.also[0];
   const firstPage = first.done ? [] : first.value.tasks;
@@ -289,11 +299,11 @@ const headOf = (account: StoredUser, tasks: Task[]) => ({ queueVersion: queueVer
  * alone. Null when the head no longer fits (limits, not_before, credits, anything but a plain
  * claim); the caller then claims as usual, from a fresh read of the queue.
  */
-async function claimFromQueueHead(head: QueueHead, account: StoredUser, options: ClaimOptions, commit: Commit, now: Date, result: ClaimResult): Promise<Attempt | null> {
+async function claimFromQueueHead(head: QueueHead, account: StoredUser, options: ClaimOptions, requests: PassRequests, now: Date, result: ClaimResult): Promise<Attempt | null> {
   const [task, ...rest] = head.tasks;
   if (!task || !claimableNow(task, now.toISOString())) return null;
   if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind !== 'ready') return null;
-  const attempt = await claimTask(account, task, options, now, commit);
+  const attempt = await claimTask(account, task, options, now, requests);
   if (attempt.kind === 'claimed') {
     options.queueHeads?.remember(account.user_id, headOf(attempt.account, rest), now.getTime());
     result.fromQueueHeads += 1;
@@ -315,11 +325,11 @@ interface RoundView {
  * Claims the user's next task. `account`, when given, is the user's account as this round read it
  * (for users whose queue head this orchestrator remembers).
  */
-async function claimForUser(userId: string, options: ClaimOptions, commit: Commit, now: Date, result: ClaimResult, account?: StoredUser, view: RoundView = {}): Promise<Attempt> {
+async function claimForUser(userId: string, options: ClaimOptions, requests: PassRequests, now: Date, result: ClaimResult, account?: StoredUser, view: RoundView = {}): Promise<Attempt> {
   const head = options.queueHeads?.take(userId, now.getTime());
   if (head && account) {
     if (queueVersionOf(account) === head.queueVersion) {
-      const attempt = await claimFromQueueHead(head, account, options, commit, now, result);
+      const attempt = await claimFromQueueHead(head, account, options, requests, now, result);
       if (attempt) return attempt;
     } else {
       result.staleQueueHeads += 1;
@@ -328,7 +338,7 @@ async function claimForUser(userId: string, options: ClaimOptions, commit: Commi
       if (account.last_served_at !== head.servedAt) return { kind: 'conflict' };
     }
   }
-  const read = await accountAndPending(userId);
+  const read = await accountAndPending(userId, requests.getItems);
   // No account: the ready entry outlived it (or lags); nothing to claim for.
   if (!read.user) return { kind: 'skipped' };
   let user = read.user;
@@ -361,7 +371,7 @@ async function claimForUser(userId: string, options: ClaimOptions, commit: Commi
       await markBlocked(task, blockedReason);
       continue;
     }
-    const attempt = await claimTask(user, task, options, now, commit);
+    const attempt = await claimTask(user, task, options, now, requests);
     if (attempt.kind === 'never-fits') {
       // The limit was lowered below this task's estimate: it fails, and the user's next task is tried.
       await failPendingTask(task.id, attempt.reason, now, task.attempts);
@@ -443,8 +453,8 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     return promotion;
   };
   options.queueHeads?.useTable(getConfig().tableName);
-  // The pass's concurrent claims share transactions when they meet (one request for several).
-  const commit = groupCommit();
+  // The pass's concurrent claims share reads and transactions when they meet (one request for several).
+  const requests: PassRequests = { commit: groupCommit(), getItems: groupGet() };
   const failed = new Set<string>();
   const servedByThisPass = new Map<string, string | null>();
   let emptyRounds = 0;
@@ -494,7 +504,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       const now = clock();
       let attempt: Attempt;
       try {
-        attempt = await claimForUser(userId, options, commit, now, result, accounts.get(userId), { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
+        attempt = await claimForUser(userId, options, requests, now, result, accounts.get(userId), { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
       } catch (error) {
         failed.add(userId);
         result.failedUsers.push(userId);

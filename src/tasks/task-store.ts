@@ -5,6 +5,7 @@ import { ACTIVE_STATUSES, type AttemptRecord, type Task, type TaskStatus } from 
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BACKOFF_SECONDS } from './retry-policy.js';
 import { decodeCursor, encodeCursor } from '../platform/dynamodb/cursor.js';
 import { BATCH_GET_MAX_KEYS, batchGetInOrder, queryWholeItems } from '../platform/dynamodb/batch-get.js';
+import type { GetItems } from '../platform/dynamodb/group-get.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 import { deviceWaitDeadline, type DeviceWaitLimits } from '../routing/device-wait.js';
 import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../scheduling/shards.js';
@@ -209,11 +210,13 @@ export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ)
  * only those. The index is keys only: each page is one Query and one strongly consistent
  * BatchGetItem, so a task is as fresh as the table; one no longer pending is left out. The first
  * page's BatchGetItem also reads the items at `alsoGet` (the claim's account), returned as `also`.
+ * `getItems` reads the items instead of a BatchGetItem of its own (a pass's group get).
  */
 export async function* pendingTaskPages(
   userId: string,
   pageSizes: readonly number[],
   alsoGet: readonly Record<string, unknown>[] = [],
+  getItems?: GetItems,
 ): AsyncGenerator<{ tasks: Task[]; also: Record<string, unknown>[] }> {
   let start: Record<string, unknown> | undefined;
   let page = 0;
@@ -226,7 +229,7 @@ export async function* pendingTaskPages(
         Limit: Math.min(pageSizes[Math.min(page, pageSizes.length - 1)] ?? BATCH_GET_MAX_KEYS, BATCH_GET_MAX_KEYS - (page === 0 ? alsoGet.length : 0)),
         ExclusiveStartKey: start,
       },
-      { consistent: true, alsoGet: page === 0 ? alsoGet : [] },
+      { consistent: true, alsoGet: page === 0 ? alsoGet : [], ...(getItems ? { getItems } : {}) },
     );
     page += 1;
     yield { tasks: result.Items.map(fromItem), also: result.Also };

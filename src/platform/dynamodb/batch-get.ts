@@ -60,10 +60,11 @@ export interface WholeItemPage {
  * no longer pending, no longer due) is left out; what else changed is the caller's to re-check,
  * and the conditions on its writes keep it exact. Pages follow the index (LastEvaluatedKey).
  * `alsoGet` adds other items' keys to the same BatchGetItem (the claim reads the account so).
+ * `getItems`, when given, reads the items instead (a pass's group get, group-get.ts).
  */
 export async function queryWholeItems(
   input: Omit<QueryCommandInput, 'TableName'> & { IndexName: string; Limit: number },
-  options: { consistent?: boolean; alsoGet?: readonly Item[] } = {},
+  options: { consistent?: boolean; alsoGet?: readonly Item[]; getItems?: (keys: readonly Item[]) => Promise<Item[]> } = {},
 ): Promise<WholeItemPage> {
   const also = options.alsoGet ?? [];
   if (input.Limit + also.length > BATCH_GET_MAX_KEYS) throw new Error(`queryWholeItems reads at most ${BATCH_GET_MAX_KEYS} items at once, asked for ${input.Limit} + ${also.length}`);
@@ -71,7 +72,8 @@ export async function queryWholeItems(
   const page = await ddb().send(new QueryCommand({ ...input, TableName: getConfig().tableName }));
   const entries = page.Items ?? [];
   const alsoIds = new Set(also.map(id));
-  const items = await batchGetInOrder([...entries.filter((entry) => !alsoIds.has(id(entry))), ...also], options);
+  const keys = [...entries.filter((entry) => !alsoIds.has(id(entry))), ...also];
+  const items = options.getItems ? await options.getItems(keys) : await batchGetInOrder(keys, options);
   const partitionOf = new Map(entries.map((entry) => [id(entry), entry[index.partitionKey]]));
   return {
     Items: items.filter((item) => !alsoIds.has(id(item)) && item[index.partitionKey] === partitionOf.get(id(item))),
