@@ -44,7 +44,10 @@ export interface ClaimOptions {
   promoteNow?: boolean;
 }
 
-/** Claims a pass makes at once: enough to hide round trips, few enough to keep the ready order. */
+/**
+ * Claims a pass makes at once: enough to hide round trips and to give group commit and group get
+ * something to group (one request for several claims), few enough to keep the ready order.
+ */
 export const DEFAULT_CLAIM_CONCURRENCY = 8;
 
 /**
@@ -523,7 +526,8 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       }
     };
     // Users are taken in the ready order, `concurrency` at a time: each claim is its own account's
-    // transaction, so claims of different users never wait for each other's round trips.
+    // transaction (though it may travel in one request with others'), so a lost race or a failure
+    // of one user's claim never holds up another's.
     const worker = async (): Promise<void> => {
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         if (result.claimed.length + inFlight >= maxClaims) return;
