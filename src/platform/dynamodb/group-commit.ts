@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../aws.js';
 import { MAIN_TABLE } from '../resources.js';
+import { requestGroups } from './request-groups.js';
 import { transact, TransactionConflictError, type TransactItem } from './transact.js';
 
 /** Most items one TransactWriteItems takes. */
@@ -51,11 +52,7 @@ const sizeOf = (items: TransactItem[]): number => items.reduce((sum, item) => su
  * One per orchestrator pass: groups only form among that pass's concurrent claims.
  */
 export function groupCommit(): Commit {
-  const queue: Waiting[] = [];
-  let inFlight = false;
-  let scheduled = false;
-
-  const takeGroup = (): Waiting[] => {
+  const takeGroup = (queue: Waiting[]): Waiting[] => {
     const group: Waiting[] = [];
     const keys = new Set<string>();
     let items = 0;
@@ -87,7 +84,7 @@ export function groupCommit(): Commit {
     }
   };
 
-  const send = async (group: Waiting[]): Promise<void> => {
+  const send = async (group: Waiting[], requeue: (again: Waiting[]) => void): Promise<void> => {
     if (group.length === 1) return alone(group[0] as Waiting);
     const items = group.flatMap((waiting) => waiting.items);
     try {
@@ -112,29 +109,10 @@ export function groupCommit(): Commit {
         if (failed.length > 0) waiting.reject(new TransactionConflictError(failed, { cause: error }));
         else again.push(waiting);
       }
-      queue.unshift(...again);
+      requeue(again);
     }
   };
 
-  const pump = (): void => {
-    if (inFlight || queue.length === 0) return;
-    inFlight = true;
-    void send(takeGroup()).finally(() => {
-      inFlight = false;
-      pump();
-    });
-  };
-
-  return (items) =>
-    new Promise<void>((resolve, reject) => {
-      queue.push({ items, keys: items.map(itemKey), bytes: sizeOf(items), resolve, reject });
-      // Callers that arrive in the same turn of the event loop go together.
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(() => {
-          scheduled = false;
-          pump();
-        });
-      }
-    });
+  const enqueue = requestGroups(takeGroup, send);
+  return (items) => new Promise<void>((resolve, reject) => enqueue({ items, keys: items.map(itemKey), bytes: sizeOf(items), resolve, reject }));
 }

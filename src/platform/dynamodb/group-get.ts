@@ -1,5 +1,6 @@
 import { MAIN_TABLE } from '../resources.js';
 import { BATCH_GET_MAX_KEYS, batchGetInOrder } from './batch-get.js';
+import { requestGroups } from './request-groups.js';
 
 type Item = Record<string, unknown>;
 
@@ -26,11 +27,7 @@ const id = (item: Item): string => JSON.stringify([item[MAIN_TABLE.partitionKey]
  * account) then share requests.
  */
 export function groupGet(): GetItems {
-  const queue: Waiting[] = [];
-  let inFlight = false;
-  let scheduled = false;
-
-  const takeGroup = (): Waiting[] => {
+  const takeGroup = (queue: Waiting[]): Waiting[] => {
     const group: Waiting[] = [];
     const keys = new Set<string>();
     for (let i = 0; i < queue.length; ) {
@@ -76,26 +73,6 @@ export function groupGet(): GetItems {
     }
   };
 
-  const pump = (): void => {
-    if (inFlight || queue.length === 0) return;
-    inFlight = true;
-    void send(takeGroup()).finally(() => {
-      inFlight = false;
-      pump();
-    });
-  };
-
-  return (keys) => {
-    if (keys.length === 0) return Promise.resolve([]);
-    return new Promise<Item[]>((resolve, reject) => {
-      queue.push({ keys, resolve, reject });
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(() => {
-          scheduled = false;
-          pump();
-        });
-      }
-    });
-  };
+  const enqueue = requestGroups(takeGroup, send);
+  return (keys) => (keys.length === 0 ? Promise.resolve([]) : new Promise<Item[]>((resolve, reject) => enqueue({ keys, resolve, reject })));
 }
