@@ -440,12 +440,12 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   // With a pace, a pass that comes soon after this orchestrator's last promotion skips it, unless
   // told to promote or it finds nobody ready.
   const pace = options.promotionPace;
-  let skipPromotion = pace !== undefined && !options.promoteNow && !pace.take(clock().getTime());
-  if (options.promoteNow) pace?.record(clock().getTime());
+  let skipPromotion = pace !== undefined && !options.promoteNow && !pace.due(clock().getTime());
   let promotionSettled = skipPromotion;
   let promotion: Promise<number> | undefined;
   const startPromotion = (): Promise<number> => {
     if (!promotion) {
+      if (!skipPromotion) pace?.record(clock().getTime());
       promotion = skipPromotion
         ? Promise.resolve(0)
         : promoteDueUsers(clock()).finally(() => {
@@ -477,7 +477,6 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       skipPromotion = false;
       promotion = undefined;
       promotionSettled = false;
-      pace?.record(clock().getTime());
       await startPromotion();
       continue;
     }

@@ -18,16 +18,14 @@ export class PromotionPace {
 
   constructor(private readonly intervalMs = PROMOTION_INTERVAL_MS) {}
 
-  /** Whether a pass at `nowMs` should promote; if it should, this counts as the last promotion. */
-  take(nowMs: number): boolean {
+  /** Whether a pass at `nowMs` should promote by the pace alone. */
+  due(nowMs: number): boolean {
     // A clock that went back (another pass's fake time) is never a reason to skip.
-    if (nowMs >= this.last && nowMs - this.last < this.intervalMs) return false;
-    this.last = nowMs;
-    return true;
+    return nowMs < this.last || nowMs - this.last >= this.intervalMs;
   }
 
-  /** Counts a promotion made anyway (told to, or nobody ready). */
+  /** Counts a promotion this orchestrator started at `nowMs` (paced or not). */
   record(nowMs: number): void {
-    this.last = Math.max(this.last, nowMs);
+    this.last = nowMs;
   }
 }

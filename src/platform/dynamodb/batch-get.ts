@@ -18,7 +18,9 @@ export class UnprocessedKeysError extends Error {
 }
 
 const keyOf = (item: Item): { pk: unknown; sk: unknown } => ({ pk: item[MAIN_TABLE.partitionKey], sk: item[MAIN_TABLE.sortKey] });
-const id = (item: Item): string => JSON.stringify([item[MAIN_TABLE.partitionKey], item[MAIN_TABLE.sortKey]]);
+/** An item's main-table key as one string (the same item, the same string). */
+export const itemId = (item: Item): string => JSON.stringify([item[MAIN_TABLE.partitionKey], item[MAIN_TABLE.sortKey]]);
+const id = itemId;
 
 /**
  * The whole items of the main table at `keys` (up to 100), in the order of `keys`; keys with no

@@ -1,5 +1,4 @@
-import { MAIN_TABLE } from '../resources.js';
-import { BATCH_GET_MAX_KEYS, batchGetInOrder } from './batch-get.js';
+import { BATCH_GET_MAX_KEYS, batchGetInOrder, itemId as id } from './batch-get.js';
 import { requestGroups } from './request-groups.js';
 
 type Item = Record<string, unknown>;
@@ -12,8 +11,6 @@ interface Waiting {
   resolve: (items: Item[]) => void;
   reject: (error: unknown) => void;
 }
-
-const id = (item: Item): string => JSON.stringify([item[MAIN_TABLE.partitionKey], item[MAIN_TABLE.sortKey]]);
 
 /**
  * Group get, the read side of group commit (group-commit.ts): concurrent callers' strongly
