@@ -38,6 +38,9 @@ export const handler = async (event: unknown): Promise<SQSBatchResponse | undefi
     promoteNow = true;
   }
   const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads, promotionPace, promoteNow });
+  // Idle, with promotion held back by the pace: one wake for when it allows again, whose pass promotes.
+  const catchUp = result.promotionHeldBack ? promotionPace.catchUp(now.getTime()) : null;
+  if (catchUp !== null) await wakeOrchestrator('promotion-catch-up', new Date(catchUp), now);
   logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
   count('TasksClaimed', result.claimed.length);
   count('PendingTasks', result.readyUsersSeen);

@@ -298,12 +298,14 @@ export function settlementItems(before: Task, after: Task, charge: LedgerEntry |
 /**
  * Runs a settling transition with the task's charge as just read. If the task was charged after
  * that read (a claim racing a cancel), the transaction's no-charge check fails and it runs again
- * with the charge, so a refund is never missed.
+ * with the charge, so a refund is never missed. `known`, a task the caller has just read, names
+ * the attempt for the first round without reading the task again (a charge of another attempt
+ * is refused by the settlement, and the next round reads afresh).
  */
-export async function withTaskCharge<T>(taskId: string, run: (charge: LedgerEntry | null) => Promise<T>): Promise<T> {
+export async function withTaskCharge<T>(taskId: string, run: (charge: LedgerEntry | null) => Promise<T>, known?: Task): Promise<T> {
   for (let round = 1; ; round++) {
     // The charge of the attempt in progress (a retried task has one per attempt).
-    const task = await getTask(taskId);
+    const task = round === 1 && known?.id === taskId ? known : await getTask(taskId);
     const charge = await getChargeEntry(taskId, task ? runAttempt(task) : 1);
     try {
       return await run(charge);

@@ -40,7 +40,7 @@ export async function handleUnleasedDeviceTask(candidate: Task, now: Date): Prom
     const reason = `NO_LOCAL_EXECUTOR: the device did not lease it and it cannot run in the cloud (${String(error)})`;
     return (await failPendingTask(candidate.id, reason, now, candidate.attempts)) ? 'failed' : null;
   }
-  const transition = await transitionTask(candidate.id, now, (task) => {
+  const transition = await transitionTask(candidate, now, (task) => {
     if (!isDeviceQueued(task) || task.attempts !== candidate.attempts) return null;
     return { ...task, execution_location: 'remote', executor_id: null, estimated_credits: remoteCredits, routing_note: outcome.reason };
   });

@@ -70,6 +70,11 @@ export interface ClaimResult {
   promoted: number;
   /** Users with claimable work seen in the ready index (the PendingTasks metric). */
   readyUsersSeen: number;
+  /**
+   * The pass found nobody ready and its pace held promotion back: the caller asks for a catch-up
+   * pass (`PromotionPace.catchUp`), so due users still wait at most the pace's interval.
+   */
+  promotionHeldBack: boolean;
 }
 
 export interface PromotionOptions {
@@ -432,15 +437,15 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   const maxClaims = options.maxClaims ?? 200;
   const pageSize = options.pageSize ?? 25;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CLAIM_CONCURRENCY);
-  const result: ClaimResult = { claimed: [], conflicts: 0, fromQueueHeads: 0, staleQueueHeads: 0, failedUsers: [], promoted: 0, readyUsersSeen: 0 };
+  const result: ClaimResult = { claimed: [], conflicts: 0, fromQueueHeads: 0, staleQueueHeads: 0, failedUsers: [], promoted: 0, readyUsersSeen: 0, promotionHeldBack: false };
   // Promotion only re-files users for later ready reads, so it runs beside the claims of the first
   // round, started once that round's ready read is back (the read a freed slot waits for does not
   // share the database with promotion's); a round that finds nothing waits for it before the pass
   // gives up.
   // With a pace, a pass that comes soon after this orchestrator's last promotion skips it, unless
-  // told to promote or it finds nobody ready.
+  // told to promote; one that then finds nobody ready says so (`promotionHeldBack`).
   const pace = options.promotionPace;
-  let skipPromotion = pace !== undefined && !options.promoteNow && !pace.due(clock().getTime());
+  const skipPromotion = pace !== undefined && !options.promoteNow && !pace.due(clock().getTime());
   let promotionSettled = skipPromotion;
   let promotion: Promise<number> | undefined;
   const startPromotion = (): Promise<number> => {
@@ -473,17 +478,13 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       .slice(0, pageSize);
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0 && skipPromotion) {
-      // Nobody ready: an idle orchestrator always looks for due users, whatever its pace.
-      skipPromotion = false;
-      promotion = undefined;
-      promotionSettled = false;
-      await startPromotion();
-      continue;
+      // Nobody ready and the pace holds promotion back: the caller asks for a catch-up pass.
+      result.promotionHeldBack = true;
+      break;
     }
     if (ids.length === 0) {
       // Users promoted after this read began are only in the next one.
-      if (settledBeforeRead) break;
-      await startPromotion();
+      if (settledBeforeRead || (await startPromotion()) === 0) break;
       continue;
     }
     // One BatchGetItem for the accounts of the users whose queue head this orchestrator remembers:

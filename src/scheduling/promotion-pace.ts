@@ -3,10 +3,13 @@
  * shard, most of them empty). A busy orchestrator runs a pass for every wake, many a second;
  * promoting in each of them reads the same empty shards again and again. With a pace, a pass
  * promotes only if this orchestrator's last promotion is at least `intervalMs` old, or when it
- * is told to (a wake for a `not_before` that is due now, which must not wait), or when it finds
- * nobody ready (an idle orchestrator always looks). A user whose wait ends unannounced (an hours
- * reset, a re-check after a lagging index or a failed claim) is then re-filed by the first pass
- * at least `intervalMs` after the last promotion, or by the one-minute schedule's pass.
+ * is told to (a wake for a `not_before` that is due now, which must not wait). A pass that finds
+ * nobody ready while the pace holds promotion back asks for a catch-up instead: one wake for the
+ * moment the pace allows again (at most one per interval), whose pass promotes, so an idle
+ * orchestrator still looks for due users within `intervalMs` without reading every shard in each
+ * of its passes. A user whose wait ends unannounced (an hours reset, a re-check after a lagging
+ * index or a failed claim) is then re-filed by the first pass at least `intervalMs` after the
+ * last promotion, by that catch-up, or by the one-minute schedule's pass.
  *
  * Held per orchestrator, as its queue heads are (one per Lambda container, one per loop in the
  * bench). Without one, every pass promotes (tests, the chaos harness).
@@ -15,6 +18,7 @@ export const PROMOTION_INTERVAL_MS = 1_000;
 
 export class PromotionPace {
   private last = Number.NEGATIVE_INFINITY;
+  private catchUpAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly intervalMs = PROMOTION_INTERVAL_MS) {}
 
@@ -27,5 +31,16 @@ export class PromotionPace {
   /** Counts a promotion this orchestrator started at `nowMs` (paced or not). */
   record(nowMs: number): void {
     this.last = nowMs;
+  }
+
+  /**
+   * When an idle pass at `nowMs` was held back: the time a catch-up wake should come (when the
+   * pace allows again), or null when one is already asked for that time or later.
+   */
+  catchUp(nowMs: number): number | null {
+    const at = Math.max(nowMs, this.last + this.intervalMs);
+    if (this.catchUpAt >= at) return null;
+    this.catchUpAt = at;
+    return at;
   }
 }

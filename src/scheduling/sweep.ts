@@ -101,7 +101,7 @@ async function sweepTask(candidate: Task, now: Date, result: SweepResult): Promi
     }
     return;
   }
-  const transition = await transitionTask(candidate.id, now, (task) => {
+  const transition = await transitionTask(candidate, now, (task) => {
     if (task.status !== 'claimed' || task.attempts !== candidate.attempts) return null;
     return {
       ...finishedTask(task, now, { status: 'pending' }),

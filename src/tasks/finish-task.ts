@@ -7,7 +7,9 @@ import { currentSandboxProvider } from '../sandbox/current.js';
 import type { TaskResult } from './schemas.js';
 import { getTask } from './task-store.js';
 import { settledCredits, settlementItems, withTaskCharge } from '../credits/charges.js';
-import { transitionTask } from './transition.js';
+import { transitionTask, type Transition } from './transition.js';
+import { limitsOf, schedulingState } from '../accounts/account.js';
+import { getConfig } from '../platform/config.js';
 import { tokenMatches } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
 import { fitResultToItem } from './result-size.js';
@@ -82,6 +84,17 @@ export function endAttempt(task: Task, now: Date, outcome: Pick<Task, 'status'> 
 }
 
 /** After a transition: a retry is woken at its not_before; a final state goes to taskEnded once. */
+/**
+ * Wakes the orchestrator for a freed slot when its owner has work it may start now. Limits are
+ * per user, so nobody else's claim waits for this slot: an owner with nothing more to start
+ * (their last task ended, or the rest waits for a time or a device) wakes nobody, and their
+ * later work wakes the orchestrator itself (a create, a timed wake, the due index).
+ */
+async function wakeForFreedSlot(transition: Transition, now: Date): Promise<void> {
+  const { account } = transition;
+  if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind === 'ready') await wakeOrchestrator('slot-freed');
+}
+
 async function afterAttempt(transition: { before: Task; after: Task }, now: Date): Promise<void> {
   if (transition.after.status === 'pending' && transition.before.status !== 'pending') {
     logger.warn('attempt failed; retrying later', { task_id: transition.after.id, user_id: transition.after.user_id, attempt: runAttempt(transition.before), not_before: transition.after.not_before });
@@ -141,10 +154,10 @@ export interface CancelOptions {
 }
 
 export async function cancelTask(userId: string, taskId: string, now = new Date(), options: CancelOptions = {}): Promise<void> {
-  await getOwnTask(userId, taskId);
+  const own = await getOwnTask(userId, taskId);
   const transition = await withTaskCharge(taskId, (charge) =>
     transitionTask(
-      taskId,
+      own,
       now,
       (task) => {
         if (TERMINAL_STATUSES.has(task.status)) {
@@ -159,12 +172,13 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
       },
       (before, after) => settlementItems(before, after, charge, now),
     ),
+    own,
   );
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
   // The slot is free once the transition is written: the next task is claimed while this one's
   // notifications are queued and its sandbox is stopped.
-  if (transition.before.status !== 'pending') await wakeOrchestrator('slot-freed');
+  if (transition.before.status !== 'pending') await wakeForFreedSlot(transition, now);
   await afterAttempt(transition, now);
   if (options.sandbox !== 'hand-off') {
     await terminateSandbox(transition.before, now);
@@ -275,7 +289,7 @@ async function collectThroughProvider(task: Task, now: Date): Promise<void> {
 async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean, now: Date) {
   const transition = await withTaskCharge(task.id, (charge) =>
     transitionTask(
-      task.id,
+      task,
       now,
       (current) => {
         if (current.status !== 'claimed' && current.status !== 'running') return null;
@@ -301,6 +315,7 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
       // The unused part of the up-front charge is refunded from the reported usage.
       (before, after) => (after.status === before.status ? [] : settlementItems(before, after, charge, now)),
     ),
+    task,
   );
   if (transition && transition.after.status === transition.before.status) {
     logger.info('agent reported; waiting for the sandbox to commit its work', { task_id: task.id, user_id: task.user_id, status: result.status });
@@ -308,7 +323,7 @@ async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean,
     const status = transition.after.status;
     logger.info('task finished', { task_id: task.id, user_id: task.user_id, status });
     count(status === 'completed' ? 'TasksCompleted' : 'TasksFailed');
-    await wakeOrchestrator('slot-freed');
+    await wakeForFreedSlot(transition, now);
     await afterAttempt(transition, now);
   }
   return transition;
@@ -347,7 +362,7 @@ export async function failActiveTask(
   );
   if (!transition) return false;
   logger.warn('task failed', { task_id: taskId, user_id: transition.before.user_id, reason });
-  await wakeOrchestrator('slot-freed');
+  await wakeForFreedSlot(transition, now);
   await terminateSandbox(transition.before, now);
   await afterAttempt(transition, now);
   return true;

@@ -56,7 +56,7 @@ export async function saveWorkBeforeDelete(provider: SandboxProvider, task: Task
 /** Only on the task this attempt ended (a retried task starts over) and only once. */
 async function recordSavedWork(task: Task, now: Date, saved: Partial<Task> & { note: string }): Promise<void> {
   const { note, ...fields } = saved;
-  await transitionTask(task.id, now, (current) => {
+  await transitionTask(task, now, (current) => {
     if (!TERMINAL_STATUSES.has(current.status) || current.attempts !== task.attempts || current.head_commit) return null;
     if (current.failure_reason?.includes("The agent's work")) return null;
     return { ...current, ...fields, failure_reason: [current.failure_reason, note].filter(Boolean).join('. ') };

@@ -1,13 +1,32 @@
-import { accountForTransition } from '../accounts/account.js';
+import { accountForTransition, type UserAccount } from '../accounts/account.js';
 import type { Task } from './task.js';
 import { priorUsage } from './retry-policy.js';
 import { getTask, putTaskItem } from './task-store.js';
-import { getUser, putUserItem } from '../accounts/user-store.js';
+import { getUser, putUserItem, type StoredUser } from '../accounts/user-store.js';
 import { transact, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 
 export interface Transition {
   before: Task;
   after: Task;
+  /** The owner's account as the transaction wrote it. */
+  account: UserAccount;
+}
+
+/** A task to move: its id, or the task as a caller read it (whose owner is then read beside it). */
+export type TaskRef = string | Pick<Task, 'id' | 'user_id'>;
+
+/**
+ * The task and its owner's account, both as fresh as the table. With the owner known (a task's
+ * owner never changes), the two reads go at once: one round trip before the transaction, not two.
+ */
+async function readTaskAndOwner(task: TaskRef, now: Date): Promise<{ before: Task; user: StoredUser } | null> {
+  if (typeof task === 'string') {
+    const before = await getTask(task);
+    return before ? { before, user: await getUser(before.user_id, now) } : null;
+  }
+  const [before, user] = await Promise.all([getTask(task.id), getUser(task.user_id, now)]);
+  if (!before) return null;
+  return { before, user: before.user_id === user.user_id ? user : await getUser(before.user_id, now) };
 }
 
 /**
@@ -16,17 +35,17 @@ export interface Transition {
  * duplicate callback). Lost races are retried with fresh reads.
  */
 export async function transitionTask(
-  taskId: string,
+  task: TaskRef,
   now: Date,
   decide: (task: Task) => Task | null,
   extraItems: (before: Task, after: Task) => TransactItem[] = () => [],
 ): Promise<Transition | null> {
   return withOptimisticRetry(async () => {
-    const before = await getTask(taskId);
-    if (!before) return null;
+    const read = await readTaskAndOwner(task, now);
+    if (!read) return null;
+    const { before, user } = read;
     const after = decide(before);
     if (!after) return null;
-    const user = await getUser(before.user_id, now);
     // The account settles this attempt's seconds; the task's used_seconds is the total over its attempts.
     const attemptSeconds = Math.max(0, (after.used_seconds ?? 0) - priorUsage(before).seconds);
     const nextUser = accountForTransition(user, before, { ...after, used_seconds: attemptSeconds }, now);
@@ -35,6 +54,6 @@ export async function transitionTask(
       putUserItem(nextUser, now),
       ...extraItems(before, after),
     ]);
-    return { before, after };
+    return { before, after, account: nextUser };
   });
 }

@@ -130,6 +130,8 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
     const t0 = new Date();
     const running = await createTask(owner, taskCreateSchema.parse({ title: 'stopping slowly' }), t0);
     await claimAndSpawn(at(t0, 1));
+    // The next task waits for the slot (a free plan runs one at a time).
+    await createTask(owner, taskCreateSchema.parse({ title: 'next' }), at(t0, 1));
     await takeWakeMessages();
     let release = (): void => undefined;
     const stopping = new Promise<void>((resolve) => (release = resolve));
@@ -143,6 +145,27 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
     release();
     await cancelled;
     expect((await getTask(running.id))?.status).toBe('cancelled');
+  });
+
+  it('wakes nobody when the ended task was its owner\'s last one the orchestrator could start, and wakes for one that can start', async () => {
+    const owner = user();
+    const t0 = new Date();
+    const only = await createTask(owner, taskCreateSchema.parse({ title: 'the only one' }), t0);
+    await claimAndSpawn(at(t0, 1));
+    // Queued behind it: a task for tomorrow (its own timed wake brings it).
+    await createTask(owner, taskCreateSchema.parse({ title: 'tomorrow', not_before: at(t0, 86_400).toISOString() }), at(t0, 2));
+    await takeWakeMessages();
+
+    await completeTask(only.id, provider.tokenFor(only.id), { status: 'completed' }, at(t0, 3));
+    expect(await takeWakeMessages()).toEqual([]);
+
+    const other = user();
+    const first = await createTask(other, taskCreateSchema.parse({ title: 'first' }), t0);
+    await claimAndSpawn(at(t0, 1));
+    await createTask(other, taskCreateSchema.parse({ title: 'second' }), at(t0, 2));
+    await takeWakeMessages();
+    await completeTask(first.id, provider.tokenFor(first.id), { status: 'failed', error: 'no luck' }, at(t0, 3));
+    expect(await takeWakeMessages()).toEqual(['slot-freed']);
   });
 
   it('a stale claim goes back to pending with its unrecorded sandbox stopped, is retried, and fails after three attempts', async () => {

@@ -11,7 +11,7 @@ import { useFreshTable } from '../support/local-env.js';
 /*
  * An orchestrator whose passes come close together promotes due users once a second, not in every
  * pass; what must not wait for the pace still does not: a not_before that is due now, and an idle
- * orchestrator (nobody ready) looking for due users.
+ * orchestrator (nobody ready) asks for a catch-up pass when the pace allows, which promotes.
  */
 
 const queue = (user: string, title: string, now: Date, notBefore?: Date) =>
@@ -77,14 +77,33 @@ describe('the promotion pace', () => {
     expect(woken.claimed.map((task) => task.id)).toContain(waiting?.id);
   });
 
-  it('promotes when nobody is ready, whatever the pace', async () => {
+  it('an idle pass held back by the pace reads no due shard and asks for one catch-up, whose pass promotes', async () => {
     const start = new Date();
-    const pace = new PromotionPace(60_000);
-    const [waiting] = await queue('sleeper', 'at five', start, new Date(start.getTime() + 5_000));
-    expect((await claimNextTasks({ promotionPace: pace, now: () => start })).claimed).toEqual([]);
+    const pace = new PromotionPace(1_000);
+    const [waiting] = await queue('sleeper', 'soon', start, new Date(start.getTime() + 200));
+    const first = await claimNextTasks({ promotionPace: pace, now: () => start });
+    expect(first.claimed).toEqual([]);
+    expect(first.promotionHeldBack).toBe(false);
 
-    const pass = await claimNextTasks({ promotionPace: pace, now: () => new Date(start.getTime() + 5_100) });
-    expect(pass.promoted).toBe(1);
-    expect(pass.claimed.map((task) => task.id)).toEqual([waiting?.id]);
+    const idle = () => claimNextTasks({ promotionPace: pace, now: () => new Date(start.getTime() + 300) });
+    const due = countDueIndexQueries();
+    let held: Awaited<ReturnType<typeof idle>>;
+    try {
+      held = await idle();
+      expect(due.count).toBe(0);
+    } finally {
+      due.stop();
+    }
+    expect(held.promotionHeldBack).toBe(true);
+    expect(held.claimed).toEqual([]);
+    // One catch-up for when the pace allows again; a second idle pass asks for none.
+    expect(pace.catchUp(start.getTime() + 300)).toBe(start.getTime() + 1_000);
+    expect((await idle()).promotionHeldBack).toBe(true);
+    expect(pace.catchUp(start.getTime() + 400)).toBeNull();
+
+    // The catch-up's wake is for a time that has come: its pass is told to promote.
+    const caughtUp = await claimNextTasks({ promotionPace: pace, now: () => new Date(start.getTime() + 1_000), promoteNow: true });
+    expect(caughtUp.promoted).toBe(1);
+    expect(caughtUp.claimed.map((task) => task.id)).toEqual([waiting?.id]);
   });
 });

@@ -5,11 +5,12 @@ import { sweep } from '../../src/scheduling/sweep.js';
 import type { SpawnMessage } from '../../src/platform/queue/messages.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import { taskCreateSchema } from '../../src/tasks/schemas.js';
-import { cancelTask, completeTask } from '../../src/tasks/finish-task.js';
+import { cancelTask, completeTask, endAttempt } from '../../src/tasks/finish-task.js';
+import { transitionTask } from '../../src/tasks/transition.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
-import { creditChargeItems } from '../../src/credits/charges.js';
+import { creditChargeItems, settlementItems, withTaskCharge } from '../../src/credits/charges.js';
 import { listLedger } from '../../src/credits/ledger-store.js';
 import { viewTasks } from '../../src/tasks/task-views.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
@@ -148,5 +149,44 @@ describe('retries with backoff against DynamoDB Local', () => {
     expect(new Set(charges.map((e) => e.id)).size).toBe(2);
     const sum = entries.filter((e) => e.task_id === task.id).reduce((total, e) => total + e.credits, 0);
     expect(sum).toBe(2);
+  });
+
+  it('a settlement handed the task as read before its retry settles the attempt in progress, not the one that ended', async () => {
+    const owner = user();
+    const t0 = new Date();
+    const task = await createTask(
+      owner,
+      taskCreateSchema.parse({ title: 'send', type: 'action', integration: 'gmail', action: 'send', execution_preference: 'remote', max_attempts: 2, retry_backoff_seconds: 1 }),
+      t0,
+    );
+    await claimAndSpawn(t0);
+    const readBeforeRetry = await getTask(task.id);
+    await completeTask(task.id, provider.tokenFor(task.id), { status: 'failed', error: 'smtp down' }, at(t0, 5));
+    // The retry is charged 8 days later: in another weekly window than the first attempt.
+    const retried = at(t0, 8 * 86_400);
+    await claimAndSpawn(retried);
+
+    // A cancel-like settlement whose first round names the attempt from the stale read (attempt 1).
+    const now = at(retried, 2);
+    const transition = await withTaskCharge(
+      task.id,
+      (charge) =>
+        transitionTask(
+          readBeforeRetry ?? task,
+          now,
+          (current) => endAttempt(current, now, { status: 'cancelled' }, { usedSeconds: 0, credits: 0, retryable: false }),
+          (before, after) => settlementItems(before, after, charge, now),
+        ),
+      readBeforeRetry ?? undefined,
+    );
+
+    expect(transition?.before.attempts).toBe(2);
+    const { entries } = await listLedger(`personal:${owner}`, { view: 'charged', limit: 20 });
+    const mine = entries.filter((e) => e.task_id === task.id);
+    // The second attempt's charge is refunded in full, under its id and in its windows; the first stays charged.
+    const charges = mine.filter((e) => e.reason === 'charge').sort((a, b) => a.created_at.localeCompare(b.created_at));
+    expect(charges[0]?.weekly_window).not.toBe(charges[1]?.weekly_window);
+    expect(mine.filter((e) => e.reason === 'refund').map((e) => [e.id, e.credits, e.weekly_window])).toEqual([[`refund:${task.id}#2`, -1, charges[1]?.weekly_window]]);
+    expect(mine.reduce((total, e) => total + e.credits, 0)).toBe(1);
   });
 });

@@ -31,4 +31,15 @@ describe('the promotion pace of one orchestrator', () => {
     expect(take(pace, 50_000)).toBe(true);
     expect(take(pace, 20_000)).toBe(true);
   });
+
+  it('asks for one catch-up per interval, at the moment the pace allows again, and a new one after the next promotion', () => {
+    const pace = new PromotionPace(1_000);
+    pace.record(10_000);
+    expect(pace.catchUp(10_200)).toBe(11_000);
+    expect(pace.catchUp(10_900)).toBeNull();
+    // Past the interval with no promotion since: a catch-up for now.
+    expect(pace.catchUp(12_500)).toBe(12_500);
+    pace.record(13_000);
+    expect(pace.catchUp(13_100)).toBe(14_000);
+  });
 });
