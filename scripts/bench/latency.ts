@@ -17,12 +17,21 @@ export interface LatencyConfig {
   /** Free-plan users (one slot each) who queue `tasksPerUser` tasks at once. */
   slotUsers: number;
   tasksPerUser: number;
+  /**
+   * Creations (and then a slot round of `slotUsers` users with `tasksPerUser` tasks each) run first on the same
+   * stack and not counted: the first lifecycles of a fresh stack time V8 compiling the handlers and
+   * DynamoDB Local preparing its statements for the new tables, which a deployed system pays once
+   * per container, not per task. 0: none (the figures are then a cold stack's).
+   */
+  warmupCreations: number;
   timeoutMs: number;
 }
 
 export interface LatencyResult {
   createdToClaimed: Distribution;
   slotFreedToClaimed: Distribution;
+  /** The warm-up's own figures (not in the rows' values; their notes say them). Null without a warm-up. */
+  warmup: { createdToClaimed: Distribution; slotFreedToClaimed: Distribution } | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,22 +67,22 @@ export async function measureHttpLatency(endpoints: EmulatorEndpoints, config: L
     if (response.status !== 201 || !body.id) throw new Error(`create answered ${response.status}`);
     return body.id;
   };
-  try {
+  /** Creations one after another, then `slotUsers` users queueing `tasksPerUser` each at once; users named from `prefix`. */
+  const measure = async (prefix: string, creations: number, tasksPerUser: number) => {
     const deadline = Date.now() + config.timeoutMs;
     const sentAt = new Map<string, number>();
-    for (let i = 0; i < config.creations; i++) {
+    for (let i = 0; i < creations; i++) {
       const started = Date.now();
-      sentAt.set(await post(`latency-${i}`, `latency ${i}`), started);
+      sentAt.set(await post(`${prefix}latency-${i}`, `latency ${i}`), started);
       await sleep(50);
     }
     const created = await waitForTerminal([...sentAt.keys()], deadline);
     const toClaimed = created.map((task) => Date.parse(task.claimed_at ?? '') - (sentAt.get(task.id) ?? 0));
-    log(`  ${created.length} creations claimed`);
 
     const queued = await Promise.all(
       Array.from({ length: config.slotUsers }, async (_, u) => {
         const ids: string[] = [];
-        for (let n = 0; n < config.tasksPerUser; n++) ids.push(await post(`slot-${u}`, `slot ${u}.${n}`));
+        for (let n = 0; n < tasksPerUser; n++) ids.push(await post(`${prefix}slot-${u}`, `slot ${u}.${n}`));
         return ids;
       }),
     );
@@ -84,8 +93,17 @@ export async function measureHttpLatency(endpoints: EmulatorEndpoints, config: L
         gaps.push(Date.parse(tasks[n]?.claimed_at ?? '') - Date.parse(tasks[n - 1]?.completed_at ?? ''));
       }
     }
-    log(`  ${gaps.length} freed slots refilled`);
     return { createdToClaimed: distribution(toClaimed), slotFreedToClaimed: distribution(gaps) };
+  };
+  try {
+    let warmup: LatencyResult['warmup'] = null;
+    if (config.warmupCreations > 0) {
+      warmup = await measure('warmup-', config.warmupCreations, config.tasksPerUser);
+      log(`  warm-up (not counted): ${warmup.createdToClaimed.count} creations, ${warmup.slotFreedToClaimed.count} freed slots`);
+    }
+    const measured = await measure('', config.creations, config.tasksPerUser);
+    log(`  ${measured.createdToClaimed.count} creations claimed, ${measured.slotFreedToClaimed.count} freed slots refilled`);
+    return { ...measured, warmup };
   } finally {
     await stack.stop();
     setSandboxProvider(undefined);
