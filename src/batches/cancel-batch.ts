@@ -5,7 +5,7 @@ import { logger } from '../platform/logger.js';
 import { getOccurrence, listOccurrences, markBatchCancelled } from './batch-store.js';
 import { listUserTasks } from '../tasks/task-store.js';
 import { deleteBatchSchedule } from './batch-scheduler.js';
-import { cancelTask } from '../tasks/finish-task.js';
+import { cancelTaskHandingOffSandbox } from '../tasks/finish-task.js';
 import { finishOccurrence } from './materialize.js';
 import { getOwnBatch, loadTasks } from './batch-views.js';
 
@@ -43,7 +43,7 @@ export async function cancelBatch(userId: string, batchId: string, now = new Dat
   for (const taskId of ids) {
     try {
       // The spawner stops the sandboxes: this function carries no sandbox providers.
-      await cancelTask(userId, taskId, now, { sandbox: 'hand-off' });
+      await cancelTaskHandingOffSandbox(userId, taskId, now);
       cancelled += 1;
     } catch (error) {
       // It finished on its own meanwhile.

@@ -144,16 +144,26 @@ export async function stopEndedAttemptSandbox(taskId: string, attempt: number, n
   return 'stopped';
 }
 
-export interface CancelOptions {
-  /**
-   * `stop` (default): the sandbox of a claimed or running task is stopped before this returns.
-   * `hand-off`: a stop message goes to the spawn queue and the spawner stops it, so a function
-   * that cancels in bulk (a batch cancel) needs no sandbox providers.
-   */
-  sandbox?: 'stop' | 'hand-off';
+/** Cancels the user's task; the sandbox of a claimed or running task is stopped before this returns. */
+export async function cancelTask(userId: string, taskId: string, now = new Date()): Promise<void> {
+  const transition = await cancelAttempt(userId, taskId, now);
+  await terminateSandbox(transition.before, now);
 }
 
-export async function cancelTask(userId: string, taskId: string, now = new Date(), options: CancelOptions = {}): Promise<void> {
+/**
+ * Cancels the user's task and hands the stop of its sandbox to the spawner (a stop message on the
+ * spawn queue), so a function that cancels in bulk (a batch cancel) needs no sandbox providers:
+ * it does not even bundle the code that stops one.
+ */
+export async function cancelTaskHandingOffSandbox(userId: string, taskId: string, now = new Date()): Promise<void> {
+  const transition = await cancelAttempt(userId, taskId, now);
+  if (hadSandbox(transition.before)) {
+    await sendSpawnMessages([{ kind: 'stop-sandbox', task_id: taskId, attempt: transition.before.attempts }]);
+  }
+}
+
+/** The cancel itself, up to the sandbox's stop: the transition, the settlement, the wake and the notifications. */
+async function cancelAttempt(userId: string, taskId: string, now: Date): Promise<Transition> {
   const own = await getOwnTask(userId, taskId);
   const transition = await withTaskCharge(taskId, (charge) =>
     transitionTask(
@@ -180,11 +190,7 @@ export async function cancelTask(userId: string, taskId: string, now = new Date(
   // notifications are queued and its sandbox is stopped.
   if (transition.before.status !== 'pending') await wakeForFreedSlot(transition, now);
   await afterAttempt(transition, now);
-  if (options.sandbox !== 'hand-off') {
-    await terminateSandbox(transition.before, now);
-  } else if (hadSandbox(transition.before)) {
-    await sendSpawnMessages([{ kind: 'stop-sandbox', task_id: taskId, attempt: transition.before.attempts }]);
-  }
+  return transition;
 }
 
 const NO_CHANGES = 'No changes: the agent left the repository as it found it.';

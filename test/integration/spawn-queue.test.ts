@@ -6,7 +6,7 @@ import { updateUserAccount } from '../../src/accounts/limits.js';
 import { batchCreateSchema } from '../../src/batches/schemas.js';
 import { cancelBatch } from '../../src/batches/cancel-batch.js';
 import { createBatch } from '../../src/batches/create-batch.js';
-import { cancelTask } from '../../src/tasks/finish-task.js';
+import { cancelTaskHandingOffSandbox } from '../../src/tasks/finish-task.js';
 import { sandboxTaskOf } from '../../src/tasks/sandbox-task.js';
 import type { Task } from '../../src/tasks/task.js';
 import { handler as spawnDlqHandler } from '../../functions/spawn-dlq/handler.js';
@@ -149,7 +149,7 @@ describe('spawn queue on the SQS server', () => {
       const task = await createTask(user, taskCreateSchema.parse({ title: 'runs' }));
       await claimNextTasks();
       expect(await deliver(env.queues.spawnQueueUrl, spawnerHandler)).toBe(1);
-      await cancelTask(user, task.id, new Date(), { sandbox: 'hand-off' });
+      await cancelTaskHandingOffSandbox(user, task.id, new Date());
       provider.failNextTerminates = 1;
 
       await eventually(async () => {
@@ -165,7 +165,7 @@ describe('spawn queue on the SQS server', () => {
       const task = await createTask('stop-dlq', taskCreateSchema.parse({ title: 'done already' }));
       await claimNextTasks();
       expect(await deliver(env.queues.spawnQueueUrl, spawnerHandler)).toBe(1);
-      await cancelTask('stop-dlq', task.id, new Date(), { sandbox: 'hand-off' });
+      await cancelTaskHandingOffSandbox('stop-dlq', task.id, new Date());
       const stop = (await receiveAll()).map(bodyOf);
       expect(stop).toEqual([{ kind: 'stop-sandbox', task_id: task.id, attempt: 1 }]);
 
