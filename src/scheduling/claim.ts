@@ -488,15 +488,17 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       continue;
     }
     // One BatchGetItem for the accounts of the users whose queue head this orchestrator remembers:
-    // their claims are then the transaction alone. If it fails, they are claimed as the others.
-    const withHeads = remembered ? ids.filter((id) => remembered.has(id, nowMs)) : [];
+    // their claims are then that read and the transaction. It is each such claim's read (the claim
+    // starts with it, as another starts with its fresh read), so the round's other claims do not
+    // wait for it. If it fails, those users are claimed as the others.
+    const withHeads = new Set(remembered ? ids.filter((id) => remembered.has(id, nowMs)) : []);
     const accounts =
-      withHeads.length > 0
-        ? await getStoredAccounts(withHeads).catch((error: unknown) => {
-            logger.warn('could not read the accounts of remembered queue heads; claiming from fresh reads', { users: withHeads.length, error });
+      withHeads.size > 0
+        ? getStoredAccounts([...withHeads]).catch((error: unknown) => {
+            logger.warn('could not read the accounts of remembered queue heads; claiming from fresh reads', { users: withHeads.size, error });
             return new Map<string, StoredUser>();
           })
-        : new Map<string, StoredUser>();
+        : undefined;
     const servedAtRead = new Map(ready.users.map((entry) => [entry.userId, entry.servedAt]));
     const messages: SpawnMessage[] = [];
     const queue = [...ids];
@@ -507,7 +509,8 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       const now = clock();
       let attempt: Attempt;
       try {
-        attempt = await claimForUser(userId, options, requests, now, result, accounts.get(userId), { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
+        const account = accounts && withHeads.has(userId) ? (await accounts).get(userId) : undefined;
+        attempt = await claimForUser(userId, options, requests, now, result, account, { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
       } catch (error) {
         failed.add(userId);
         result.failedUsers.push(userId);
