@@ -9,6 +9,7 @@ import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import { listUserTasks } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { useFreshTable } from '../support/local-env.js';
+import { ddb } from '../../src/platform/aws.js';
 
 /*
  * An orchestrator that remembers the queue head of the users it claimed for claims their next
@@ -50,6 +51,37 @@ describe('claims from a remembered queue head', () => {
     const account = await getUser(USER, new Date());
     expect(account.running_count).toBe(7);
     expect(account.pending_count).toBe(0);
+  });
+
+  it('claims from a fresh read when the read of remembered heads\' accounts fails', async () => {
+    await queue(USER, ['t1', 't2', 't3'], new Date(Date.now() - 60_000));
+    const heads = new QueueHeads();
+    expect(titlesOf(await claimOne(heads))).toEqual(['t1']);
+
+    // Every BatchGetItem of accounts alone (the remembered heads' read) fails from now on.
+    const name = `failAccountsRead-${Math.random()}`;
+    let failed = 0;
+    ddb().middlewareStack.add(
+      (next) => async (args) => {
+        const keys = (args.input as { RequestItems?: Record<string, { Keys?: { sk?: string }[] }> }).RequestItems;
+        const all = Object.values(keys ?? {}).flatMap((table) => table.Keys ?? []);
+        if (all.length > 0 && all.every((key) => key.sk === 'PROFILE')) {
+          failed += 1;
+          throw Object.assign(new Error('injected: accounts read failed'), { name: 'InternalServerError' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      const pass = await claimOne(heads);
+      expect(failed).toBeGreaterThan(0);
+      expect(titlesOf(pass)).toEqual(['t2']);
+      expect(pass.fromQueueHeads).toBe(0);
+      expect(pass.failedUsers).toEqual([]);
+    } finally {
+      ddb().middlewareStack.remove(name);
+    }
   });
 
   it('claims a more urgent task queued after the head was remembered first', async () => {
