@@ -128,7 +128,12 @@ const asQuotaSpace = (space: Space): QuotaSpace => ({
  * window follows the user's billing day (`readOwner` reads the owner's account; a caller that
  * already reads it passes its own read, so the account is read once per request).
  */
-export async function loadQuotaState(spaceId: string, now: Date, readOwner: (userId: string) => Promise<{ billing_day: number }> = (userId) => getUser(userId, now)): Promise<QuotaState> {
+export async function loadQuotaState(
+  spaceId: string,
+  now: Date,
+  readOwner: (userId: string) => Promise<{ billing_day: number }> = (userId) => getUser(userId, now),
+  options: { usageOnlyUnderLimits?: boolean } = {},
+): Promise<QuotaState> {
   const chain = await loadChain(spaceId);
   const resolved = resolveEffectiveQuotaSpace(spaceId, new Map([...chain].map(([id, space]) => [id, asQuotaSpace(space)])));
   const quotaSpace = chain.get(resolved.space_id) ?? null;
@@ -137,7 +142,9 @@ export async function loadQuotaState(spaceId: string, now: Date, readOwner: (use
   else monthlyResetDay = (await readOwner(resolved.space_id.slice(PERSONAL_SPACE_PREFIX.length))).billing_day;
   const weekly = weeklyWindow(now, quotaSpace?.quota?.weekly_reset_day ?? 0);
   const monthly = monthlyWindow(now, monthlyResetDay);
-  const usage = await getUsageUnits(resolved.space_id, [weekly.key, monthly.key]);
+  // A charge against a space with no limit reads no counters: it only adds to them (usage 0 here).
+  const limited = quotaSpace?.quota?.monthly_limit != null || quotaSpace?.quota?.weekly_limit != null;
+  const usage = options.usageOnlyUnderLimits && !limited ? {} : await getUsageUnits(resolved.space_id, [weekly.key, monthly.key]);
   return {
     spaceId,
     quotaSpaceId: resolved.space_id,
@@ -164,13 +171,19 @@ export async function loadQuotaState(spaceId: string, now: Date, readOwner: (use
  * the user as waiting for the space so that an override or a raised limit wakes their work, and
  * `CreditEstimateExceedsLimitError` when it never can (the limit was lowered below it).
  */
-export async function creditChargeItems(task: Task, now: Date, owner?: { user_id: string; billing_day: number }): Promise<TransactItem[]> {
+export async function creditChargeItems(task: Task, now: Date, owner?: { user_id: string; billing_day: number }, charge?: LedgerEntry | null): Promise<TransactItem[]> {
   const attempt = runAttempt(task);
-  // Both reads at once (a claim waits for them): whether an earlier attempt was charged, and the
-  // quota. A personal space's window follows its owner's billing day; the orchestrator passes the
-  // account it is claiming with, so that is not read again (its version condition keeps it exact).
+  // Both reads at once (a claim waits for them): whether this attempt was already charged (unless
+  // the caller read that with its own reads: `charge`), and the quota. A personal space's window
+  // follows its owner's billing day; the orchestrator passes the account it is claiming with, so
+  // that is not read again (its version condition keeps it exact). A space with no limit has no
+  // counters to read: its charge only adds to them. So a claim of a personal space's task reads
+  // nothing here.
   const readOwner = owner ? (userId: string) => (userId === owner.user_id ? Promise.resolve(owner) : getUser(userId, now)) : undefined;
-  const [charged, quota] = await Promise.allSettled([getChargeEntry(task.id, attempt), loadQuotaState(task.space_id, now, readOwner)]);
+  const [charged, quota] = await Promise.allSettled([
+    charge !== undefined ? Promise.resolve(charge) : getChargeEntry(task.id, attempt),
+    loadQuotaState(task.space_id, now, readOwner, { usageOnlyUnderLimits: true }),
+  ]);
   if (charged.status === 'rejected') throw charged.reason;
   if (charged.value) return [];
   if (quota.status === 'rejected') throw quota.reason;

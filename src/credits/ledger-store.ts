@@ -83,11 +83,15 @@ export function putLedgerItem(entry: LedgerEntry): TransactItem {
   return { Put: { TableName: getConfig().tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
 }
 
+/** The key of the charge row of a task's attempt: to read it beside other items (a claim's BatchGetItem). */
+export const chargeEntryKey = (taskId: string, attempt = 1): { pk: string; sk: string } => ({ pk: `TASK#${taskId}`, sk: attemptSortKey('LEDGER#CHARGE', attempt) });
+
+/** A charge row read as an item at `chargeEntryKey`. */
+export const chargeEntryOf = (item: Record<string, unknown>): LedgerEntry => toEntry(item);
+
 /** The charge row of a task's attempt, if it was charged. */
 export async function getChargeEntry(taskId: string, attempt = 1): Promise<LedgerEntry | null> {
-  const result = await ddb().send(
-    new GetCommand({ TableName: getConfig().tableName, Key: { pk: `TASK#${taskId}`, sk: attemptSortKey('LEDGER#CHARGE', attempt) }, ConsistentRead: true }),
-  );
+  const result = await ddb().send(new GetCommand({ TableName: getConfig().tableName, Key: chargeEntryKey(taskId, attempt), ConsistentRead: true }));
   return result.Item ? toEntry(result.Item) : null;
 }
 

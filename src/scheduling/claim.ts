@@ -7,6 +7,8 @@ import { logger } from '../platform/logger.js';
 import { count } from '../platform/metrics.js';
 import { sendSpawnMessages, type SpawnMessage } from '../platform/queue/messages.js';
 import { CreditEstimateExceedsLimitError, CreditLimitReachedError, OVER_QUOTA_BADGE } from '../credits/charges.js';
+import { chargeEntryKey, chargeEntryOf, type LedgerEntry } from '../credits/ledger-store.js';
+import { runAttempt } from '../tasks/retry-policy.js';
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
@@ -31,8 +33,10 @@ export interface ClaimOptions {
    * it back (with its message as `blocked_reason`) for a re-check later; any other error skips it.
    * `account` is the user's account as the claim's transaction expects it (its version is a
    * condition), so a charge may take the user's billing day from it instead of reading it again.
+   * `charge` is the charge row of the task's attempt as the claim's read found it (null: none);
+   * undefined when it was not read (the function then reads it).
    */
-  chargeItems?: (task: Task, now: Date, account: StoredUser) => Promise<TransactItem[]>;
+  chargeItems?: (task: Task, now: Date, account: StoredUser, charge?: LedgerEntry | null) => Promise<TransactItem[]>;
   /**
    * This orchestrator's memory of the queue heads it last claimed from (queue-heads.ts): the next
    * claim for such a user is the transaction alone. Without it every claim reads first.
@@ -218,7 +222,7 @@ interface PassRequests {
  * Claims one task: task, slot, hours reservation and credit charge move in ONE transaction, which
  * may go to DynamoDB together with the pass's other claims.
  */
-async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date, { commit }: PassRequests): Promise<Attempt> {
+async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, now: Date, { commit }: PassRequests, charge?: LedgerEntry | null): Promise<Attempt> {
   const limits = limitsOf(user, getConfig().maxPendingPerUser);
   const rolled = rollHoursWindow(user, now);
   const reserve = reservationSeconds(rolled, limits);
@@ -237,7 +241,7 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
   };
   let extra: TransactItem[];
   try {
-    extra = options.chargeItems ? await options.chargeItems(claimed, now, user) : [];
+    extra = options.chargeItems ? await options.chargeItems(claimed, now, user, charge) : [];
   } catch (error) {
     if (error instanceof CreditEstimateExceedsLimitError) return { kind: 'never-fits', reason: error.message };
     if (error instanceof CreditLimitReachedError) return { kind: 'blocked', until: error.resetsAt, reason: OVER_QUOTA_BADGE };
@@ -277,23 +281,46 @@ async function claimTask(user: StoredUser, task: Task, options: ClaimOptions, no
  */
 const PENDING_PAGES = [5, 100] as const;
 
+/** The charge row of a task's first attempt as a claim's read found it (null: not charged). */
+interface ReadCharge {
+  taskId: string;
+  entry: LedgerEntry | null;
+}
+
 /**
  * The user's account and pending tasks in claim order. The account is read in the same
  * BatchGetItem as the first page of tasks, so a claim is one Query of the pending index, one
  * BatchGetItem and the transaction: no read of its own for the account, and both as fresh as the
  * table (strongly consistent), so concurrent orchestrators rarely lose a race on a stale version.
+ * The same BatchGetItem reads the charge row of the first task's first attempt (the task a claim
+ * usually takes), so charging it needs no read of its own either (`ClaimOptions.chargeItems`).
  */
-async function accountAndPending(userId: string, getItems: GetItems): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task> }> {
-  const pages = pendingTaskPages(userId, PENDING_PAGES, [userItemKey(userId)], getItems);
+async function accountAndPending(userId: string, getItems: GetItems): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task>; charge: ReadCharge | null }> {
+  const accountKey = userItemKey(userId);
+  const asked: { charge?: { taskId: string; key: Record<string, unknown> } } = {};
+  const pages = pendingTaskPages(userId, PENDING_PAGES, [accountKey], getItems, ([firstId]) => {
+    if (!firstId) return [];
+    asked.charge = { taskId: firstId, key: chargeEntryKey(firstId, 1) };
+    return [asked.charge.key];
+  });
   const first = await pages.next();
-  const accountItem = first.done ? undefined : first.value.also[0];
+  const also = first.done ? [] : first.value.also;
+  const found = (key: Record<string, unknown>) => also.find((item) => item.pk === key.pk && item.sk === key.sk);
+  const accountItem = found(accountKey);
+  const read = asked.charge;
+  const chargeItem = read ? found(read.key) : undefined;
   const firstPage = first.done ? [] : first.value.tasks;
   async function* tasks(): AsyncGenerator<Task> {
     if (first.done) return;
     yield* firstPage;
     for await (const page of pages) yield* page.tasks;
   }
-  return { user: accountItem ? toAccount(accountItem) : null, firstPage, tasks: tasks() };
+  return {
+    user: accountItem ? toAccount(accountItem) : null,
+    firstPage,
+    tasks: tasks(),
+    charge: read ? { taskId: read.taskId, entry: chargeItem ? chargeEntryOf(chargeItem) : null } : null,
+  };
 }
 
 /** A task the orchestrator may claim as it stands: pending, not the devices', not waiting for a later time. */
@@ -379,7 +406,9 @@ async function claimForUser(userId: string, options: ClaimOptions, requests: Pas
       await markBlocked(task, blockedReason);
       continue;
     }
-    const attempt = await claimTask(user, task, options, now, requests);
+    // The charge row read with the account, when it is this task's (and this is its first attempt).
+    const charge = read.charge?.taskId === task.id && runAttempt(task) === 1 ? read.charge.entry : undefined;
+    const attempt = await claimTask(user, task, options, now, requests, charge);
     if (attempt.kind === 'never-fits') {
       // The limit was lowered below this task's estimate: it fails, and the user's next task is tried.
       await failPendingTask(task.id, attempt.reason, now, task.attempts);

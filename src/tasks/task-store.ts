@@ -209,14 +209,17 @@ export async function listPendingTasks(userId: string, limit = MAX_PENDING_READ)
  * tasks (at most 100; the last size repeats), so a caller that usually needs the first few reads
  * only those. The index is keys only: each page is one Query and one strongly consistent
  * BatchGetItem, so a task is as fresh as the table; one no longer pending is left out. The first
- * page's BatchGetItem also reads the items at `alsoGet` (the claim's account), returned as `also`.
- * `getItems` reads the items instead of a BatchGetItem of its own (a pass's group get).
+ * page's BatchGetItem also reads the items at `alsoGet` (the claim's account) and at the keys
+ * `alsoGetFor` gives for the ids of the page's tasks in claim order (the charge row of the first),
+ * returned as `also`. `getItems` reads the items instead of a BatchGetItem of its own (a pass's
+ * group get).
  */
 export async function* pendingTaskPages(
   userId: string,
   pageSizes: readonly number[],
   alsoGet: readonly Record<string, unknown>[] = [],
   getItems?: GetItems,
+  alsoGetFor?: (taskIds: string[]) => readonly Record<string, unknown>[],
 ): AsyncGenerator<{ tasks: Task[]; also: Record<string, unknown>[] }> {
   let start: Record<string, unknown> | undefined;
   let page = 0;
@@ -229,7 +232,12 @@ export async function* pendingTaskPages(
         Limit: Math.min(pageSizes[Math.min(page, pageSizes.length - 1)] ?? BATCH_GET_MAX_KEYS, BATCH_GET_MAX_KEYS - (page === 0 ? alsoGet.length : 0)),
         ExclusiveStartKey: start,
       },
-      { consistent: true, alsoGet: page === 0 ? alsoGet : [], ...(getItems ? { getItems } : {}) },
+      {
+        consistent: true,
+        alsoGet: page === 0 ? alsoGet : [],
+        ...(page === 0 && alsoGetFor ? { alsoGetFor: (entries: Record<string, unknown>[]) => alsoGetFor(entries.map((entry) => String(entry.pk).slice('TASK#'.length))) } : {}),
+        ...(getItems ? { getItems } : {}),
+      },
     );
     page += 1;
     yield { tasks: result.Items.map(fromItem), also: result.Also };

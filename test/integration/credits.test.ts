@@ -15,6 +15,9 @@ import { getTask } from '../../src/tasks/task-store.js';
 import { transact, TransactionConflictError } from '../../src/platform/dynamodb/transact.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
+import { sweep } from '../../src/scheduling/sweep.js';
+import { getConfig } from '../../src/platform/config.js';
+import { ddb } from '../../src/platform/aws.js';
 
 let env: TestEnv;
 let n = 0;
@@ -308,6 +311,58 @@ describe('admin overrides', () => {
     await expect(grantOverride(ADMIN, spaceId, { ...body, expires_at: at(T0, -1).toISOString() }, T0)).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
     });
+  });
+});
+
+describe('charges read with the claim', () => {
+  /** DynamoDB requests by command while `run` runs. */
+  async function requestsDuring(run: () => Promise<unknown>): Promise<Record<string, number>> {
+    const name = `countCommands-${Math.random()}`;
+    const counts: Record<string, number> = {};
+    ddb().middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = context.commandName ?? 'unknown';
+        counts[command] = (counts[command] ?? 0) + 1;
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      await run();
+    } finally {
+      ddb().middlewareStack.remove(name);
+    }
+    return counts;
+  }
+
+  it('charges a personal space\'s task with no read of its own: its charge row comes with the account and the queue', async () => {
+    const owner = unique('owner');
+    const task = await createTask(owner, gmailSend(`personal:${owner}`), T0);
+
+    const counts = await requestsDuring(() => claimNextTasks({ now: () => at(T0, 1), chargeItems: creditChargeItems }));
+
+    expect((await getTask(task.id))?.status).toBe('claimed');
+    expect(counts.GetItemCommand ?? 0).toBe(0);
+    // One BatchGetItem: the queue's first page, the account and the charge row, together.
+    expect(counts.BatchGetItemCommand).toBe(1);
+    expect((await listLedger(`personal:${owner}`, { view: 'charged', limit: 10 })).entries.map((entry) => [entry.reason, entry.credits])).toEqual([['charge', 1]]);
+  });
+
+  it('does not charge again a task the stale-claim sweep put back (the same attempt, already charged)', async () => {
+    const owner = unique('owner');
+    const spaceId = unique('limited');
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 10 } }, T0);
+    const task = await createTask(owner, gmailSend(spaceId), T0);
+    expect((await claimUntilQuiet(at(T0, 1))).map((claimed) => claimed.id)).toEqual([task.id]);
+    // No sandbox started: past the threshold the sweep puts the claim back, charge kept.
+    const swept = await sweep(at(T0, getConfig().staleClaimingThresholdSeconds + 2));
+    expect(swept.requeued).toEqual([task.id]);
+
+    expect((await claimUntilQuiet(at(T0, getConfig().staleClaimingThresholdSeconds + 3))).map((claimed) => claimed.id)).toEqual([task.id]);
+
+    const rows = await allLedgerRows(spaceId);
+    expect(rows.map((row) => [row.reason, row.credits])).toEqual([['charge', 1]]);
+    expect((await getSpaceQuota(as(owner), spaceId, at(T0, 120))).monthly.used).toBe(1);
   });
 });
 

@@ -61,18 +61,20 @@ export interface WholeItemPage {
  * behind the table, so an item that has since left the queried index partition (another status,
  * no longer pending, no longer due) is left out; what else changed is the caller's to re-check,
  * and the conditions on its writes keep it exact. Pages follow the index (LastEvaluatedKey).
- * `alsoGet` adds other items' keys to the same BatchGetItem (the claim reads the account so).
- * `getItems`, when given, reads the items instead (a pass's group get, group-get.ts).
+ * `alsoGet` adds other items' keys to the same BatchGetItem (the claim reads the account so), and
+ * `alsoGetFor` keys that depend on the page's index entries (the claim's charge row of its first
+ * task). `getItems`, when given, reads the items instead (a pass's group get, group-get.ts).
  */
 export async function queryWholeItems(
   input: Omit<QueryCommandInput, 'TableName'> & { IndexName: string; Limit: number },
-  options: { consistent?: boolean; alsoGet?: readonly Item[]; getItems?: (keys: readonly Item[]) => Promise<Item[]> } = {},
+  options: { consistent?: boolean; alsoGet?: readonly Item[]; alsoGetFor?: (entries: Item[]) => readonly Item[]; getItems?: (keys: readonly Item[]) => Promise<Item[]> } = {},
 ): Promise<WholeItemPage> {
-  const also = options.alsoGet ?? [];
-  if (input.Limit + also.length > BATCH_GET_MAX_KEYS) throw new Error(`queryWholeItems reads at most ${BATCH_GET_MAX_KEYS} items at once, asked for ${input.Limit} + ${also.length}`);
+  const fixed = options.alsoGet ?? [];
+  if (input.Limit + fixed.length > BATCH_GET_MAX_KEYS) throw new Error(`queryWholeItems reads at most ${BATCH_GET_MAX_KEYS} items at once, asked for ${input.Limit} + ${fixed.length}`);
   const index = indexDefinition(MAIN_TABLE, input.IndexName);
   const page = await ddb().send(new QueryCommand({ ...input, TableName: getConfig().tableName }));
   const entries = page.Items ?? [];
+  const also = [...fixed, ...(options.alsoGetFor?.(entries) ?? [])];
   const alsoIds = new Set(also.map(id));
   const keys = [...entries.filter((entry) => !alsoIds.has(id(entry))), ...also];
   const items = options.getItems ? await options.getItems(keys) : await batchGetInOrder(keys, options);
