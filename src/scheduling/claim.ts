@@ -292,14 +292,15 @@ interface ReadCharge {
  * BatchGetItem as the first page of tasks, so a claim is one Query of the pending index, one
  * BatchGetItem and the transaction: no read of its own for the account, and both as fresh as the
  * table (strongly consistent), so concurrent orchestrators rarely lose a race on a stale version.
- * The same BatchGetItem reads the charge row of the first task's first attempt (the task a claim
- * usually takes), so charging it needs no read of its own either (`ClaimOptions.chargeItems`).
+ * With `withCharge` (the claim charges credits), the same BatchGetItem reads the charge row of the
+ * first task's first attempt (the task a claim usually takes), so charging it needs no read of its
+ * own either (`ClaimOptions.chargeItems`).
  */
-async function accountAndPending(userId: string, getItems: GetItems): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task>; charge: ReadCharge | null }> {
+async function accountAndPending(userId: string, getItems: GetItems, withCharge: boolean): Promise<{ user: StoredUser | null; firstPage: Task[]; tasks: AsyncGenerator<Task>; charge: ReadCharge | null }> {
   const accountKey = userItemKey(userId);
   const asked: { charge?: { taskId: string; key: Record<string, unknown> } } = {};
   const pages = pendingTaskPages(userId, PENDING_PAGES, [accountKey], getItems, ([firstId]) => {
-    if (!firstId) return [];
+    if (!firstId || !withCharge) return [];
     asked.charge = { taskId: firstId, key: chargeEntryKey(firstId, 1) };
     return [asked.charge.key];
   });
@@ -373,7 +374,7 @@ async function claimForUser(userId: string, options: ClaimOptions, requests: Pas
       if (account.last_served_at !== head.servedAt) return { kind: 'conflict' };
     }
   }
-  const read = await accountAndPending(userId, requests.getItems);
+  const read = await accountAndPending(userId, requests.getItems, options.chargeItems !== undefined);
   // No account: the ready entry outlived it (or lags); nothing to claim for.
   if (!read.user) return { kind: 'skipped' };
   let user = read.user;
