@@ -8,6 +8,7 @@ import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import type { Task } from '../../src/tasks/task.js';
 import { getTask, listUserTasks, putTaskItem } from '../../src/tasks/task-store.js';
 import { useFreshTable } from '../support/local-env.js';
+import { commandsDuring } from '../support/watch-requests.js';
 
 /*
  * A task item is stored small: no nulls, no defaults (DynamoDB charges a write by the KB started,
@@ -18,25 +19,6 @@ import { useFreshTable } from '../support/local-env.js';
 
 const USER = 'size-user';
 const UNSET_OPTIONALS = { result_truncated: null, routing_note: null, sandbox_token_hash: null };
-
-/** Commands the document client sends while `work` runs. */
-async function commandsDuring(work: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const name = `commands-${Math.random()}`;
-  ddb().middlewareStack.add(
-    (next, context) => async (args) => {
-      seen.push(context.commandName ?? '');
-      return next(args);
-    },
-    { step: 'initialize', name },
-  );
-  try {
-    await work();
-  } finally {
-    ddb().middlewareStack.remove(name);
-  }
-  return seen;
-}
 
 const rawItem = async (taskId: string): Promise<Record<string, unknown>> =>
   (await ddb().send(new GetCommand({ TableName: getConfig().tableName, Key: { pk: `TASK#${taskId}`, sk: 'TASK' }, ConsistentRead: true }))).Item ?? {};

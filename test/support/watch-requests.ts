@@ -28,3 +28,22 @@ export function watchRequests(commandName: string, sizeOf: (input: Record<string
   );
   return watch;
 }
+
+/** The commands (`GetItemCommand`, `BatchGetItemCommand`, ...) the shared DynamoDB client sends while `work` runs, in order. */
+export async function commandsDuring(work: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const name = `commands-${Math.random()}`;
+  ddb().middlewareStack.add(
+    (next, context) => async (args) => {
+      seen.push(context.commandName ?? '');
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    await work();
+  } finally {
+    ddb().middlewareStack.remove(name);
+  }
+  return seen;
+}
