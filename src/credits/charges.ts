@@ -29,6 +29,7 @@ import { releaseExecutorSlotItem } from '../executors/executor-store.js';
 import { transact, TransactionConflictError, withOptimisticRetry, type TransactItem } from '../platform/dynamodb/transact.js';
 import { getUser, putUserItem } from '../accounts/user-store.js';
 import { getTask } from '../tasks/task-store.js';
+import { readTaskAndOwner, type TaskRef } from '../tasks/transition.js';
 import { priorUsage, runAttempt } from '../tasks/retry-policy.js';
 import { notifyQuota } from '../notifications/emit.js';
 
@@ -311,17 +312,23 @@ export function settlementItems(before: Task, after: Task, charge: LedgerEntry |
 /**
  * Runs a settling transition with the task's charge as just read. If the task was charged after
  * that read (a claim racing a cancel), the transaction's no-charge check fails and it runs again
- * with the charge, so a refund is never missed. `known`, a task the caller has just read, names
- * the attempt for the first round without reading the task again (a charge of another attempt
- * is refused by the settlement, and the next round reads afresh).
+ * with the charge, so a refund is never missed. `run` gets the task to transition as a `TaskRef`.
+ * `known`, a task the caller has just read, names the attempt for the first round, whose charge
+ * row is then read at once with the transition's reads of the task and its owner (handed to `run`
+ * in the ref): one round trip before the transaction. A charge of another attempt (the task moved
+ * on since `known` was read) is refused by the settlement, and the next round reads afresh.
  */
-export async function withTaskCharge<T>(taskId: string, run: (charge: LedgerEntry | null) => Promise<T>, known?: Task): Promise<T> {
+export async function withTaskCharge<T>(taskId: string, run: (charge: LedgerEntry | null, task: TaskRef) => Promise<T>, known?: Task, now = new Date()): Promise<T> {
   for (let round = 1; ; round++) {
-    // The charge of the attempt in progress (a retried task has one per attempt).
-    const task = round === 1 && known?.id === taskId ? known : await getTask(taskId);
-    const charge = await getChargeEntry(taskId, task ? runAttempt(task) : 1);
     try {
-      return await run(charge);
+      if (round === 1 && known?.id === taskId) {
+        const [charge, read] = await Promise.all([getChargeEntry(taskId, runAttempt(known)), readTaskAndOwner(known, now)]);
+        return await run(charge, { id: known.id, user_id: known.user_id, read });
+      }
+      // The charge of the attempt in progress (a retried task has one per attempt).
+      const task = await getTask(taskId);
+      const charge = await getChargeEntry(taskId, task ? runAttempt(task) : 1);
+      return await run(charge, task ?? taskId);
     } catch (error) {
       if (!(error instanceof TransactionConflictError) || round >= 3) throw error;
     }

@@ -165,24 +165,27 @@ export async function cancelTaskHandingOffSandbox(userId: string, taskId: string
 /** The cancel itself, up to the sandbox's stop: the transition, the settlement, the wake and the notifications. */
 async function cancelAttempt(userId: string, taskId: string, now: Date): Promise<Transition> {
   const own = await getOwnTask(userId, taskId);
-  const transition = await withTaskCharge(taskId, (charge) =>
-    transitionTask(
-      own,
-      now,
-      (task) => {
-        if (TERMINAL_STATUSES.has(task.status)) {
-          throw new DomainError('TASK_ALREADY_COMPLETED', `Task ${taskId} is already ${task.status}`);
-        }
-        return endAttempt(
-          task,
-          now,
-          { status: 'cancelled', failure_reason: 'Cancelled by user' },
-          { usedSeconds: task.status === 'pending' ? 0 : elapsedSeconds(task, now), credits: settledCredits(task, charge, now), retryable: false },
-        );
-      },
-      (before, after) => settlementItems(before, after, charge, now),
-    ),
+  const transition = await withTaskCharge(
+    taskId,
+    (charge, ref) =>
+      transitionTask(
+        ref,
+        now,
+        (task) => {
+          if (TERMINAL_STATUSES.has(task.status)) {
+            throw new DomainError('TASK_ALREADY_COMPLETED', `Task ${taskId} is already ${task.status}`);
+          }
+          return endAttempt(
+            task,
+            now,
+            { status: 'cancelled', failure_reason: 'Cancelled by user' },
+            { usedSeconds: task.status === 'pending' ? 0 : elapsedSeconds(task, now), credits: settledCredits(task, charge, now), retryable: false },
+          );
+        },
+        (before, after) => settlementItems(before, after, charge, now),
+      ),
     own,
+    now,
   );
   if (!transition) throw new TaskNotFoundError(taskId);
   logger.info('task cancelled', { task_id: taskId, user_id: userId, was: transition.before.status });
@@ -293,35 +296,38 @@ async function collectThroughProvider(task: Task, now: Date): Promise<void> {
 }
 
 async function applyReport(task: Task, result: TaskResult, fromSandbox: boolean, now: Date) {
-  const transition = await withTaskCharge(task.id, (charge) =>
-    transitionTask(
-      task,
-      now,
-      (current) => {
-        if (current.status !== 'claimed' && current.status !== 'running') return null;
-        if (current.callback_token_hash !== task.callback_token_hash) return null;
-        const outcome = reportedOutcome(current, result, fromSandbox);
-        if (outcome === 'remember') {
-          if (current.agent_report) return null; // the agent's first report counts, as on other tasks
-          const agent_report = { status: result.status, summary: result.summary ?? null, error: result.error ?? null, tokens_used: result.tokens_used ?? null };
-          return { ...current, agent_report };
-        }
-        // A report too large for the item is stored cut down (with a marker), never refused.
-        const fitted = fitResultToItem(current, {
-          result_summary: outcome.result_summary ?? null,
-          files_changed: outcome.files_changed ?? null,
-          failure_reason: outcome.failure_reason ?? null,
-        });
-        return endAttempt(current, now, { ...outcome, ...fitted }, {
-          usedSeconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
-          credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used ?? current.agent_report?.tokens_used ?? undefined }),
-          retryable: true,
-        });
-      },
-      // The unused part of the up-front charge is refunded from the reported usage.
-      (before, after) => (after.status === before.status ? [] : settlementItems(before, after, charge, now)),
-    ),
+  const transition = await withTaskCharge(
+    task.id,
+    (charge, ref) =>
+      transitionTask(
+        ref,
+        now,
+        (current) => {
+          if (current.status !== 'claimed' && current.status !== 'running') return null;
+          if (current.callback_token_hash !== task.callback_token_hash) return null;
+          const outcome = reportedOutcome(current, result, fromSandbox);
+          if (outcome === 'remember') {
+            if (current.agent_report) return null; // the agent's first report counts, as on other tasks
+            const agent_report = { status: result.status, summary: result.summary ?? null, error: result.error ?? null, tokens_used: result.tokens_used ?? null };
+            return { ...current, agent_report };
+          }
+          // A report too large for the item is stored cut down (with a marker), never refused.
+          const fitted = fitResultToItem(current, {
+            result_summary: outcome.result_summary ?? null,
+            files_changed: outcome.files_changed ?? null,
+            failure_reason: outcome.failure_reason ?? null,
+          });
+          return endAttempt(current, now, { ...outcome, ...fitted }, {
+            usedSeconds: elapsedSeconds(current, now, current.started_at ?? current.claimed_at),
+            credits: settledCredits(current, charge, now, { tokensUsed: result.tokens_used ?? current.agent_report?.tokens_used ?? undefined }),
+            retryable: true,
+          });
+        },
+        // The unused part of the up-front charge is refunded from the reported usage.
+        (before, after) => (after.status === before.status ? [] : settlementItems(before, after, charge, now)),
+      ),
     task,
+    now,
   );
   if (transition && transition.after.status === transition.before.status) {
     logger.info('agent reported; waiting for the sandbox to commit its work', { task_id: task.id, user_id: task.user_id, status: result.status });

@@ -12,14 +12,21 @@ export interface Transition {
   account: UserAccount;
 }
 
-/** A task to move: its id, or the task as a caller read it (whose owner is then read beside it). */
-export type TaskRef = string | Pick<Task, 'id' | 'user_id'>;
+/** The task and its owner's account as read for a transition (null: no such task). */
+export type TaskRead = { before: Task; user: StoredUser } | null;
+
+/**
+ * A task to move: its id, or the task as a caller read it (whose owner is then read beside it),
+ * or with `read`, what `readTaskAndOwner` just gave a caller that read it beside something else
+ * (the transition's first try uses it; a retry reads again).
+ */
+export type TaskRef = string | Pick<Task, 'id' | 'user_id'> | (Pick<Task, 'id' | 'user_id'> & { read: TaskRead });
 
 /**
  * The task and its owner's account, both as fresh as the table. With the owner known (a task's
  * owner never changes), the two reads go at once: one round trip before the transaction, not two.
  */
-async function readTaskAndOwner(task: TaskRef, now: Date): Promise<{ before: Task; user: StoredUser } | null> {
+export async function readTaskAndOwner(task: TaskRef, now: Date): Promise<TaskRead> {
   if (typeof task === 'string') {
     const before = await getTask(task);
     return before ? { before, user: await getUser(before.user_id, now) } : null;
@@ -40,8 +47,10 @@ export async function transitionTask(
   decide: (task: Task) => Task | null,
   extraItems: (before: Task, after: Task) => TransactItem[] = () => [],
 ): Promise<Transition | null> {
+  let first = typeof task === 'object' && 'read' in task ? { read: task.read } : undefined;
   return withOptimisticRetry(async () => {
-    const read = await readTaskAndOwner(task, now);
+    const read = first ? first.read : await readTaskAndOwner(task, now);
+    first = undefined;
     if (!read) return null;
     const { before, user } = read;
     const after = decide(before);

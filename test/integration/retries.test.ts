@@ -170,14 +170,15 @@ describe('retries with backoff against DynamoDB Local', () => {
     const now = at(retried, 2);
     const transition = await withTaskCharge(
       task.id,
-      (charge) =>
+      (charge, ref) =>
         transitionTask(
-          readBeforeRetry ?? task,
+          ref,
           now,
           (current) => endAttempt(current, now, { status: 'cancelled' }, { usedSeconds: 0, credits: 0, retryable: false }),
           (before, after) => settlementItems(before, after, charge, now),
         ),
       readBeforeRetry ?? undefined,
+      now,
     );
 
     expect(transition?.before.attempts).toBe(2);
