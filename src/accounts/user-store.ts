@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetInOrder } from '../platform/dynamodb/batch-get.js';
 import { ddb } from '../platform/aws.js';
 import { getConfig } from '../platform/config.js';
-import { newUserAccount, schedulingState, limitsOf, type UserAccount } from './account.js';
+import { newUserAccount, schedulingState, limitsOf, type SchedulingState, type UserAccount } from './account.js';
 import type { TransactItem } from '../platform/dynamodb/transact.js';
 import { mergeBySortKey, randomShard, shardedKey, shardKeysToRead } from '../scheduling/shards.js';
 
@@ -43,12 +43,15 @@ export async function getStoredAccounts(userIds: readonly string[]): Promise<Map
   return new Map(items.map((item) => [item.user_id as string, toAccount(item)]));
 }
 
+/** The account's scheduling state under its limits as configured here: what the indexes file it by. */
+export const schedulingStateNow = (account: UserAccount, now: Date): SchedulingState => schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now);
+
 /**
  * A transaction item that writes `next` if the stored version is still `next.version - 1`
  * (or the user does not exist yet when that is 0).
  */
 export function putUserItem(next: UserAccount, now: Date): TransactItem {
-  const state = schedulingState(next, limitsOf(next, getConfig().maxPendingPerUser), now);
+  const state = schedulingStateNow(next, now);
   const item: Record<string, unknown> = { ...next, ...key(next.user_id) };
   item.blocked_reason = null;
   const shards = getConfig().schedulerShards;

@@ -12,7 +12,7 @@ import { runAttempt } from '../tasks/retry-policy.js';
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
-import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
+import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, schedulingStateNow, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 import { groupCommit, type Commit } from '../platform/dynamodb/group-commit.js';
 import { groupGet, type GetItems } from '../platform/dynamodb/group-get.js';
@@ -338,7 +338,7 @@ const headOf = (account: StoredUser, tasks: Task[]) => ({ queueVersion: queueVer
 async function claimFromQueueHead(head: QueueHead, account: StoredUser, options: ClaimOptions, requests: PassRequests, now: Date, result: ClaimResult): Promise<Attempt | null> {
   const [task, ...rest] = head.tasks;
   if (!task || !claimableNow(task, now.toISOString())) return null;
-  if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind !== 'ready') return null;
+  if (schedulingStateNow(account, now).kind !== 'ready') return null;
   const attempt = await claimTask(account, task, options, now, requests);
   if (attempt.kind === 'claimed') {
     options.queueHeads?.remember(account.user_id, headOf(attempt.account, rest), now.getTime());
@@ -553,7 +553,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         result.claimed.push(attempt.task);
         messages.push(attempt.message);
         servedByThisPass.set(userId, attempt.account.last_served_at);
-        if (schedulingState(attempt.account, limitsOf(attempt.account, getConfig().maxPendingPerUser), now).kind === 'ready') moreToClaim = true;
+        if (schedulingStateNow(attempt.account, now).kind === 'ready') moreToClaim = true;
       } else if (attempt.kind === 'conflict') {
         result.conflicts += 1;
       }

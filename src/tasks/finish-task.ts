@@ -8,8 +8,7 @@ import type { TaskResult } from './schemas.js';
 import { getTask } from './task-store.js';
 import { settledCredits, settlementItems, withTaskCharge } from '../credits/charges.js';
 import { transitionTask, type Transition } from './transition.js';
-import { limitsOf, schedulingState } from '../accounts/account.js';
-import { getConfig } from '../platform/config.js';
+import { schedulingStateNow } from '../accounts/user-store.js';
 import { tokenMatches } from './callback-token.js';
 import { getOwnTask } from './task-views.js';
 import { fitResultToItem } from './result-size.js';
@@ -92,7 +91,7 @@ export function endAttempt(task: Task, now: Date, outcome: Pick<Task, 'status'> 
  */
 async function wakeForFreedSlot(transition: Transition, now: Date): Promise<void> {
   const { account } = transition;
-  if (schedulingState(account, limitsOf(account, getConfig().maxPendingPerUser), now).kind === 'ready') await wakeOrchestrator('slot-freed');
+  if (schedulingStateNow(account, now).kind === 'ready') await wakeOrchestrator('slot-freed');
 }
 
 async function afterAttempt(transition: { before: Task; after: Task }, now: Date): Promise<void> {
