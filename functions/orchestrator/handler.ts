@@ -26,22 +26,33 @@ export const handler = async (event: unknown): Promise<SQSBatchResponse | undefi
   const asSqs = sqsEventSchema.safeParse(event);
   // A wake for a time that has come (a not_before): the user it is for is re-filed in this pass.
   let promoteNow = false;
+  // Wakes that name their user (a create, a freed slot) are claimed for from those users'
+  // accounts; any other wake, and the schedule, reads the ready index as well.
+  const users = new Set<string>();
+  let readReady = !asSqs.success;
   if (asSqs.success) {
     for (const record of (event as SQSEvent).Records) {
       const wake = wakeMessageSchema.safeParse(JSON.parse(record.body) as unknown);
-      if (!wake.success || !wake.data.at) continue;
-      if (Date.parse(wake.data.at) > now.getTime() + 1000) await wakeOrchestrator(wake.data.reason, new Date(wake.data.at), now);
-      else promoteNow = true;
+      if (!wake.success) {
+        readReady = true;
+      } else if (wake.data.at) {
+        if (Date.parse(wake.data.at) > now.getTime() + 1000) await wakeOrchestrator(wake.data.reason, { at: new Date(wake.data.at), now });
+        else promoteNow = readReady = true;
+      } else if (wake.data.user_id) {
+        users.add(wake.data.user_id);
+      } else {
+        readReady = true;
+      }
     }
   } else {
     scheduledEventSchema.parse(event);
     promoteNow = true;
   }
-  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads, promotionPace, promoteNow });
+  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads, promotionPace, promoteNow, forUsers: [...users], readReady: readReady || users.size === 0 });
   // Idle, with promotion held back by the pace: one wake for when it allows again, whose pass promotes.
   const catchUp = result.promotionHeldBack ? promotionPace.catchUp(now.getTime()) : null;
-  if (catchUp !== null) await wakeOrchestrator('promotion-catch-up', new Date(catchUp), now);
-  logger.info('orchestrator pass', { claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
+  if (catchUp !== null) await wakeOrchestrator('promotion-catch-up', { at: new Date(catchUp), now });
+  logger.info('orchestrator pass', { named_users: users.size, read_ready: readReady || users.size === 0, claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
   count('TasksClaimed', result.claimed.length);
   count('PendingTasks', result.readyUsersSeen);
   count('ClaimConflicts', result.conflicts);

@@ -12,7 +12,7 @@ import { runAttempt } from '../tasks/retry-policy.js';
 import { failPendingTask } from '../tasks/finish-task.js';
 import { hashToken } from '../tasks/callback-token.js';
 import { pendingTaskPages, putTaskItem } from '../tasks/task-store.js';
-import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, schedulingStateNow, toAccount, userItemKey, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
+import { getStoredAccounts, getUser, listDueDeferredUserIds, listReadyUsers, listUnshardedUserIds, putUserItem, schedulingStateNow, toAccount, userItemKey, type ReadyPage, type ReadyUser, type StoredUser } from '../accounts/user-store.js';
 import { transact, TransactionConflictError, type TransactItem } from '../platform/dynamodb/transact.js';
 import { groupCommit, type Commit } from '../platform/dynamodb/group-commit.js';
 import { groupGet, type GetItems } from '../platform/dynamodb/group-get.js';
@@ -46,6 +46,18 @@ export interface ClaimOptions {
   promotionPace?: PromotionPace;
   /** Promote in this pass whatever the pace says: woken for a `not_before` that is due now. */
   promoteNow?: boolean;
+  /**
+   * Users whose wakes named them (a create, a freed slot): limits are per user, so their new or
+   * freed work is theirs alone to start. They are claimed for from their accounts (consistent
+   * reads), so a `ready` index that lags behind the waking write cannot hide them.
+   */
+  forUsers?: readonly string[];
+  /**
+   * Read the `ready` index for the pass's candidates (default). False with `forUsers`: the pass
+   * claims for those users alone, reads no `ready` shard, and leaves everyone else to their own
+   * wakes and the full passes (docs/data-model.md, "Wakes that name their user").
+   */
+  readReady?: boolean;
 }
 
 /**
@@ -72,7 +84,7 @@ export interface ClaimResult {
   /** Users whose claim failed unexpectedly this pass (logged with the id; retried after CLAIM_FAILURE_RETRY_MS). */
   failedUsers: string[];
   promoted: number;
-  /** Users with claimable work seen in the ready index (the PendingTasks metric). */
+  /** Users with claimable work seen in the ready index, or named by the pass's wakes (the PendingTasks metric). */
   readyUsersSeen: number;
   /**
    * The pass found nobody ready and its pace held promotion back: the caller asks for a catch-up
@@ -355,6 +367,8 @@ interface RoundView {
   servedAtRead?: string | null;
   /** `last_served_at` this pass's own last claim for the user wrote (the index may not show it yet). */
   servedByThisPass?: string | null;
+  /** The user came from a wake, not from the ready index: an account that is not ready is simply not claimed for (there is no index entry to repair). */
+  named?: boolean;
 }
 
 /**
@@ -387,6 +401,7 @@ async function claimForUser(userId: string, options: ClaimOptions, requests: Pas
       // two passes): its claim filled the user and re-filed the account. A lost race, with no write.
       return { kind: 'conflict' };
     }
+    if (view.named) return { kind: 'skipped' };
     // The ready index lagged behind the account; rewriting the account re-files it correctly.
     await transact([putUserItem({ ...user, version: user.version + 1 }, now)]).catch(() => undefined);
     return { kind: 'skipped' };
@@ -495,17 +510,30 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
   const requests: PassRequests = { commit: groupCommit(), getItems: groupGet() };
   const failed = new Set<string>();
   const servedByThisPass = new Map<string, string | null>();
+  // Named users still to claim for: all of them in the first round; then those claimed for who
+  // have more to start, and those who lost a race (once more, as a pass retries lost races).
+  let named = [...new Set(options.forUsers ?? [])];
+  let readReady = options.readReady ?? true;
+  const retriedNamed = new Set<string>();
   let emptyRounds = 0;
   while (result.claimed.length < maxClaims && emptyRounds < 2) {
     const settledBeforeRead = promotionSettled;
     const conflictsBefore = result.conflicts;
-    const ready = await listReadyUsers(pageSize * READY_CANDIDATE_PAGES);
-    startPromotion();
     const remembered = options.queueHeads;
-    const nowMs = clock().getTime();
-    const ids = shuffleWithinTies(ready.users, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined)
-      .filter((id) => !failed.has(id))
-      .slice(0, pageSize);
+    let ids: string[];
+    let ready: ReadyPage | null = null;
+    if (readReady) {
+      ready = await listReadyUsers(pageSize * READY_CANDIDATE_PAGES);
+      startPromotion();
+      const nowMs = clock().getTime();
+      const ordered = shuffleWithinTies(ready.users, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined);
+      // Named users the index does not show yet (it lags behind the waking write) come after it.
+      ids = [...ordered, ...named.filter((id) => !ordered.includes(id))].filter((id) => !failed.has(id)).slice(0, pageSize);
+      named = [];
+    } else {
+      startPromotion();
+      ids = named.filter((id) => !failed.has(id)).slice(0, pageSize);
+    }
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0 && skipPromotion) {
       // Nobody ready and the pace holds promotion back: the caller asks for a catch-up pass.
@@ -513,15 +541,18 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       break;
     }
     if (ids.length === 0) {
-      // Users promoted after this read began are only in the next one.
+      // Users promoted after this read began are only in the next one (a pass for named users
+      // reads the ready index for them: nobody's wake names them).
       if (settledBeforeRead || (await startPromotion()) === 0) break;
+      readReady = true;
       continue;
     }
     // One BatchGetItem for the accounts of the users whose queue head this orchestrator remembers:
     // their claims are then that read and the transaction. It is each such claim's read (the claim
     // starts with it, as another starts with its fresh read), so the round's other claims do not
     // wait for it. If it fails, those users are claimed as the others.
-    const withHeads = new Set(remembered ? ids.filter((id) => remembered.has(id, nowMs)) : []);
+    const headsAt = clock().getTime();
+    const withHeads = new Set(remembered ? ids.filter((id) => remembered.has(id, headsAt)) : []);
     const accounts =
       withHeads.size > 0
         ? getStoredAccounts([...withHeads]).catch((error: unknown) => {
@@ -529,18 +560,20 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
             return new Map<string, StoredUser>();
           })
         : undefined;
-    const servedAtRead = new Map(ready.users.map((entry) => [entry.userId, entry.servedAt]));
+    const servedAtRead = new Map((ready?.users ?? []).map((entry) => [entry.userId, entry.servedAt]));
+    const namedThisRound = new Set(ready ? [] : ids);
+    const again: string[] = [];
     const messages: SpawnMessage[] = [];
     const queue = [...ids];
     let inFlight = 0;
-    let attempted = 0;
+    const attempted = new Set<string>();
     let moreToClaim = false;
     const claimOne = async (userId: string): Promise<void> => {
       const now = clock();
       let attempt: Attempt;
       try {
         const account = accounts && withHeads.has(userId) ? (await accounts).get(userId) : undefined;
-        attempt = await claimForUser(userId, options, requests, now, result, account, { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId) });
+        attempt = await claimForUser(userId, options, requests, now, result, account, { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId), named: !servedAtRead.has(userId) });
       } catch (error) {
         failed.add(userId);
         result.failedUsers.push(userId);
@@ -553,9 +586,16 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         result.claimed.push(attempt.task);
         messages.push(attempt.message);
         servedByThisPass.set(userId, attempt.account.last_served_at);
-        if (schedulingStateNow(attempt.account, now).kind === 'ready') moreToClaim = true;
+        if (schedulingStateNow(attempt.account, now).kind === 'ready') {
+          moreToClaim = true;
+          if (namedThisRound.has(userId)) again.push(userId);
+        }
       } else if (attempt.kind === 'conflict') {
         result.conflicts += 1;
+        if (namedThisRound.has(userId) && !retriedNamed.has(userId)) {
+          retriedNamed.add(userId);
+          again.push(userId);
+        }
       }
     };
     // Users are taken in the ready order, `concurrency` at a time: each claim is its own account's
@@ -565,7 +605,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         if (result.claimed.length + inFlight >= maxClaims) return;
         inFlight += 1;
-        attempted += 1;
+        attempted.add(userId);
         try {
           await claimOne(userId);
         } finally {
@@ -579,9 +619,24 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       // A claimed task must not wait for the stale-claim sweep because something after its claim threw.
       if (messages.length > 0) await sendSpawnMessages(messages);
     }
+    if (!ready) {
+      // A pass for named users: the next round is theirs who have more to start or lost a race.
+      named = again;
+      if (named.length > 0) continue;
+      if (skipPromotion && result.claimed.length === 0) {
+        // Idle, and the pace holds promotion back: the caller asks for a catch-up pass, as a full pass does.
+        result.promotionHeldBack = true;
+        break;
+      }
+      // Users this pass's promotion re-filed are only in the ready index.
+      const promoted = await startPromotion().catch(() => 0);
+      if (promoted === 0) break;
+      readReady = true;
+      continue;
+    }
     if (messages.length > 0) {
       emptyRounds = 0;
-      const sawEveryone = ready.complete && attempted === ready.users.length && result.conflicts === conflictsBefore;
+      const sawEveryone = ready.complete && ready.users.every((entry) => attempted.has(entry.userId)) && result.conflicts === conflictsBefore;
       if (sawEveryone && !moreToClaim) {
         // Every ready user was tried once and none of those claimed for has more to start: another
         // round would find only users filed since this round's read, each of whom woke the

@@ -99,14 +99,18 @@ export interface Enqueued {
 async function enqueue(userId: string, tasks: Task[], now: Date, extraItems: TransactItem[], firstRead?: Promise<UserAccount>): Promise<Enqueued> {
   let pendingRead = firstRead;
   let accountBefore: UserAccount | undefined;
+  let accountAfter: UserAccount | undefined;
   await withOptimisticRetry(async () => {
     const user = pendingRead ? await pendingRead : await getUser(userId, now);
     pendingRead = undefined;
     assertCanQueue(user, tasks.length, now);
-    await transact([...tasks.map((task) => putTaskItem(task)), putUserItem(reserveQueuedTasks(user, tasks, now), now), ...extraItems]);
+    const after = reserveQueuedTasks(user, tasks, now);
+    await transact([...tasks.map((task) => putTaskItem(task)), putUserItem(after, now), ...extraItems]);
     accountBefore = user;
+    accountAfter = after;
   });
-  await wakeForQueuedTasks(tasks, 'task-created');
+  // Only when the account as written may start work now: a user whose slots are all taken is woken by the next freed one.
+  await wakeForQueuedTasks(tasks, 'task-created', accountAfter);
   return { tasks, accountBefore: accountBefore as UserAccount };
 }
 

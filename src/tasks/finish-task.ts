@@ -91,7 +91,7 @@ export function endAttempt(task: Task, now: Date, outcome: Pick<Task, 'status'> 
  */
 async function wakeForFreedSlot(transition: Transition, now: Date): Promise<void> {
   const { account } = transition;
-  if (schedulingStateNow(account, now).kind === 'ready') await wakeOrchestrator('slot-freed');
+  if (schedulingStateNow(account, now).kind === 'ready') await wakeOrchestrator('slot-freed', { userId: account.user_id });
 }
 
 async function afterAttempt(transition: { before: Task; after: Task }, now: Date): Promise<void> {

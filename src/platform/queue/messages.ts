@@ -33,10 +33,16 @@ export type SpawnQueueMessage = z.infer<typeof spawnQueueMessageSchema>;
 export const isStopSandboxMessage = (message: SpawnQueueMessage): message is StopSandboxMessage =>
   'kind' in message && message.kind === 'stop-sandbox';
 
-/** Body of a wake-queue message. `at` (ISO) asks for a wake at that time rather than now. */
+/**
+ * Body of a wake-queue message. `at` (ISO) asks for a wake at that time rather than now.
+ * `user_id` names the one user whose work the wake is for (their create, their freed slot): limits
+ * are per user, so nobody else's claim waits for it, and the pass claims for that user from their
+ * account instead of reading the `ready` index (docs/data-model.md, "Wakes that name their user").
+ */
 export const wakeMessageSchema = z.object({
   reason: z.string().max(64),
   at: z.iso.datetime().optional(),
+  user_id: z.string().min(1).max(256).optional(),
 });
 export type WakeMessage = z.infer<typeof wakeMessageSchema>;
 
@@ -62,15 +68,23 @@ export async function sendSpawnMessages(messages: SpawnQueueMessage[]): Promise<
   }
 }
 
+export interface WakeOptions {
+  /** Wake at this time rather than now. */
+  at?: Date;
+  now?: Date;
+  /** The one user whose work this wake is for (a wake at once only). */
+  userId?: string;
+}
+
 /**
  * Wakes the orchestrator now, or at `at`. A failed nudge is logged, never thrown: the schedule
  * is the safety net, and the caller's write has already happened.
  */
-export async function wakeOrchestrator(reason: string, at?: Date, now = new Date()): Promise<void> {
+export async function wakeOrchestrator(reason: string, { at, now = new Date(), userId }: WakeOptions = {}): Promise<void> {
   const url = getConfig().wakeQueueUrl;
   if (!url) return;
   const delay = at ? Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((at.getTime() - now.getTime()) / 1000))) : 0;
-  const body: WakeMessage = at ? { reason, at: at.toISOString() } : { reason };
+  const body: WakeMessage = at ? { reason, at: at.toISOString() } : userId ? { reason, user_id: userId } : { reason };
   try {
     await sqs().send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(body), DelaySeconds: delay }));
   } catch (error) {
