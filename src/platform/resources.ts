@@ -114,9 +114,11 @@ export const WAKE_QUEUE: QueueDefinition = {
 /**
  * How the orchestrator consumes the wake queue: the Lambda event source's batch size and its
  * maximum concurrency (AWS's minimum is 2), which the local runtime copies with as many pollers,
- * so a pass in progress never holds back the wake-ups that arrive meanwhile.
+ * so a pass in progress never holds back the wake-ups that arrive meanwhile. Passes woken for
+ * different users claim for those users alone (wakes name their user), so more of them at once
+ * do not race for the same accounts: 4, measured against 2 in docs/performance.md.
  */
-export const WAKE_CONSUMER = { batchSize: 10, maxConcurrency: 2 } as const;
+export const WAKE_CONSUMER = { batchSize: 10, maxConcurrency: 4 } as const;
 
 /**
  * Notification deliveries (webhooks, Slack, e-mail). Retries with backoff are new messages with a

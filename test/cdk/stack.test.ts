@@ -252,7 +252,7 @@ describe('NightshiftStack (defaults: Lambda authorizer, ECS sandboxes)', () => {
       FunctionName: { Ref: fnId },
       EventSourceArn: { 'Fn::GetAtt': [synth.logicalId(synth.stack.storage.wakeQueue), 'Arn'] },
       BatchSize: 10,
-      ScalingConfig: { MaximumConcurrency: 2 },
+      ScalingConfig: { MaximumConcurrency: 4 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
