@@ -1,8 +1,10 @@
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { ddb, sqs } from '../../src/platform/aws.js';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
+import { QueueHeads } from '../../src/scheduling/queue-heads.js';
+import { PromotionPace } from '../../src/scheduling/promotion-pace.js';
 import { spawnClaimedTask } from '../../src/scheduling/spawn.js';
-import { spawnMessageSchema, type SpawnMessage } from '../../src/platform/queue/messages.js';
+import { spawnMessageSchema, wakeMessageSchema, type SpawnMessage } from '../../src/platform/queue/messages.js';
 import { setSandboxProvider } from '../../src/sandbox/current.js';
 import type { Sandbox, SandboxProvider, SpawnRequest } from '../../src/sandbox/provider.js';
 import { apiEvent, lambdaContext } from './api-event.js';
@@ -33,15 +35,20 @@ class TokenKeepingProvider implements SandboxProvider {
 
 /**
  * DynamoDB requests and consumed capacity of whole task lifecycles through the real entry points:
- * create and complete through the API handler, the claim as an orchestrator pass, running as the
- * spawner. Each lifecycle is a different user's only task, so a pass claims exactly that task
- * (the worst case: nothing is shared with other claims).
+ * create and complete through the API handler, the claim as the orchestrator pass the create's
+ * wake asks for (a pass for the user it names, with the handler's paced promotion and queue
+ * heads), running as the spawner. Each lifecycle is a different user's only task, so a pass claims
+ * exactly that task (the worst case: nothing is shared with other claims). The claim charges no
+ * credits, as these rows always measured; the orchestrator's credit charge adds its ledger row
+ * (docs/performance.md, "Wakes that name their user").
  */
 export async function measureLifecycle(endpoints: EmulatorEndpoints, lifecycles: number): Promise<LifecycleCost> {
   const env = await useFreshTable(endpoints);
   const provider = new TokenKeepingProvider();
   setSandboxProvider(provider);
   const { handler } = await import('../../functions/api/all-routes.js');
+  const queueHeads = new QueueHeads();
+  const promotionPace = new PromotionPace();
   const meter = new DynamoDbMeter();
   meter.install(ddb());
   const sums: Record<LifecyclePhase, MeterReading> = { create: emptyReading(), claim: emptyReading(), running: emptyReading(), complete: emptyReading() };
@@ -61,7 +68,9 @@ export async function measureLifecycle(endpoints: EmulatorEndpoints, lifecycles:
       if (created.statusCode !== 201) throw new Error(`create answered ${created.statusCode}: ${created.body}`);
       const taskId = (JSON.parse(created.body ?? '{}') as { id: string }).id;
 
-      const claimed = await measure('claim', () => claimNextTasks());
+      const named = (await takeMessages(env.queues.wakeQueueUrl)).map((message) => wakeMessageSchema.parse(JSON.parse(message.Body ?? '')).user_id);
+      if (!named.includes(userId)) throw new Error(`the create's wake did not name ${userId}`);
+      const claimed = await measure('claim', () => claimNextTasks({ forUsers: [userId], readReady: false, queueHeads, promotionPace }));
       if (claimed.claimed.length !== 1) throw new Error(`expected one claim, got ${claimed.claimed.length}`);
 
       const [message] = await takeSpawnMessages(env.queues.spawnQueueUrl);
@@ -96,12 +105,14 @@ export async function measureLifecycle(endpoints: EmulatorEndpoints, lifecycles:
   return { lifecycles, phases, total };
 }
 
-async function takeSpawnMessages(queueUrl: string): Promise<SpawnMessage[]> {
+/** The messages on a queue now (read and deleted). */
+async function takeMessages(queueUrl: string): Promise<Message[]> {
   const result = await sqs().send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-  const messages: SpawnMessage[] = [];
-  for (const message of result.Messages ?? []) {
-    messages.push(spawnMessageSchema.parse(JSON.parse(message.Body ?? '')));
-    await sqs().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
-  }
+  const messages = result.Messages ?? [];
+  for (const message of messages) await sqs().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
   return messages;
+}
+
+async function takeSpawnMessages(queueUrl: string): Promise<SpawnMessage[]> {
+  return (await takeMessages(queueUrl)).map((message) => spawnMessageSchema.parse(JSON.parse(message.Body ?? '')));
 }
