@@ -14,9 +14,7 @@ import { getTask } from '../../src/tasks/task-store.js';
 import { getUser } from '../../src/accounts/user-store.js';
 import { DomainError } from '../../src/platform/errors.js';
 import { RecordingSandboxProvider } from '../support/recording-provider.js';
-import { ReceiveMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
-import { sqs } from '../../src/platform/aws.js';
-import { eventually, takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
+import { eventually, takeSpawnMessages, takeWakeMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 
 let env: TestEnv;
 let provider: RecordingSandboxProvider;
@@ -33,17 +31,7 @@ async function claimAndSpawn(now: Date): Promise<SpawnMessage[]> {
 }
 
 /** The reasons of the wake messages queued so far (read and deleted). */
-async function takeWakeMessages(): Promise<string[]> {
-  const reasons: string[] = [];
-  for (;;) {
-    const result = await sqs().send(new ReceiveMessageCommand({ QueueUrl: env.queues.wakeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    if (!result.Messages?.length) return reasons;
-    for (const message of result.Messages) {
-      reasons.push(String((JSON.parse(message.Body ?? '{}') as { reason?: string }).reason));
-      await sqs().send(new DeleteMessageCommand({ QueueUrl: env.queues.wakeQueueUrl, ReceiptHandle: message.ReceiptHandle }));
-    }
-  }
-}
+const takeWakeReasons = async (): Promise<string[]> => (await takeWakeMessages(env.queues.wakeQueueUrl)).map((wake) => wake.reason);
 
 beforeEach(async () => {
   env = await useFreshTable({ STALE_CLAIMING_THRESHOLD: '60' });
@@ -132,13 +120,13 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
     await claimAndSpawn(at(t0, 1));
     // The next task waits for the slot (a free plan runs one at a time).
     await createTask(owner, taskCreateSchema.parse({ title: 'next' }), at(t0, 1));
-    await takeWakeMessages();
+    await takeWakeReasons();
     let release = (): void => undefined;
     const stopping = new Promise<void>((resolve) => (release = resolve));
     provider.terminate = async () => stopping; // an ECS StopTask that takes its time
     const cancelled = cancelTask(owner, running.id, at(t0, 2));
     const woken = await eventually(async () => {
-      const reasons = await takeWakeMessages();
+      const reasons = await takeWakeReasons();
       return reasons.length > 0 ? reasons : undefined;
     }, 10_000, 'a wake message');
     expect(woken).toContain('slot-freed');
@@ -154,18 +142,18 @@ describe('task lifecycle against DynamoDB Local and the SQS server', () => {
     await claimAndSpawn(at(t0, 1));
     // Queued behind it: a task for tomorrow (its own timed wake brings it).
     await createTask(owner, taskCreateSchema.parse({ title: 'tomorrow', not_before: at(t0, 86_400).toISOString() }), at(t0, 2));
-    await takeWakeMessages();
+    await takeWakeReasons();
 
     await completeTask(only.id, provider.tokenFor(only.id), { status: 'completed' }, at(t0, 3));
-    expect(await takeWakeMessages()).toEqual([]);
+    expect(await takeWakeReasons()).toEqual([]);
 
     const other = user();
     const first = await createTask(other, taskCreateSchema.parse({ title: 'first' }), t0);
     await claimAndSpawn(at(t0, 1));
     await createTask(other, taskCreateSchema.parse({ title: 'second' }), at(t0, 2));
-    await takeWakeMessages();
+    await takeWakeReasons();
     await completeTask(first.id, provider.tokenFor(first.id), { status: 'failed', error: 'no luck' }, at(t0, 3));
-    expect(await takeWakeMessages()).toEqual(['slot-freed']);
+    expect(await takeWakeReasons()).toEqual(['slot-freed']);
   });
 
   it('a stale claim goes back to pending with its unrecorded sandbox stopped, is retried, and fails after three attempts', async () => {

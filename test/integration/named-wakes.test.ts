@@ -1,5 +1,4 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { claimNextTasks } from '../../src/scheduling/claim.js';
@@ -9,11 +8,11 @@ import { taskCreateSchema } from '../../src/tasks/schemas.js';
 import { getTask } from '../../src/tasks/task-store.js';
 import { updateUserAccount } from '../../src/accounts/limits.js';
 import { getUser, userItemKey } from '../../src/accounts/user-store.js';
-import { wakeMessageSchema, type WakeMessage } from '../../src/platform/queue/messages.js';
-import { ddb, sqs } from '../../src/platform/aws.js';
+import type { WakeMessage } from '../../src/platform/queue/messages.js';
+import { ddb } from '../../src/platform/aws.js';
 import { getConfig } from '../../src/platform/config.js';
 import { handler as orchestrator } from '../../functions/orchestrator/handler.js';
-import { takeSpawnMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
+import { takeSpawnMessages, takeWakeMessages, useFreshTable, type TestEnv } from '../support/local-env.js';
 
 /*
  * A create or a freed slot concerns one user (limits are per user), so its wake names that user
@@ -27,18 +26,7 @@ let n = 0;
 const user = () => `named-${++n}-${Date.now()}`;
 const queueTask = (owner: string, title: string) => createTask(owner, taskCreateSchema.parse({ title }), new Date());
 
-/** The wake messages queued so far (read and deleted). */
-async function takeWakes(): Promise<WakeMessage[]> {
-  const wakes: WakeMessage[] = [];
-  for (;;) {
-    const result = await sqs().send(new ReceiveMessageCommand({ QueueUrl: env.queues.wakeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    if (!result.Messages?.length) return wakes;
-    for (const message of result.Messages) {
-      wakes.push(wakeMessageSchema.parse(JSON.parse(message.Body ?? '{}')));
-      await sqs().send(new DeleteMessageCommand({ QueueUrl: env.queues.wakeQueueUrl, ReceiptHandle: message.ReceiptHandle }));
-    }
-  }
-}
+const takeWakes = () => takeWakeMessages(env.queues.wakeQueueUrl);
 
 /** Counts the Queries of the `ready` index the shared client sends until `stop`. */
 function countReadyQueries(): { count: number; stop: () => void } {

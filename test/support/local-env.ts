@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { sqs } from '../../src/platform/aws.js';
-import { spawnMessageSchema, type SpawnMessage } from '../../src/platform/queue/messages.js';
+import { spawnMessageSchema, wakeMessageSchema, type SpawnMessage, type WakeMessage } from '../../src/platform/queue/messages.js';
 import { useFreshResources, type ensureQueues, type LocalQueues } from '../../scripts/local/emulators.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../scripts/local/stack.js';
 import { signLocalToken } from '../../scripts/local/local-auth.js';
@@ -55,15 +55,21 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
 }
 
-/** Drains the spawn queue as a crashed spawner would leave it: every message read and deleted. */
-export async function takeSpawnMessages(queueUrl: string): Promise<SpawnMessage[]> {
-  const messages: SpawnMessage[] = [];
+/** Every message on a queue now, parsed with `schema`, each read and deleted. */
+async function drainQueue<T>(queueUrl: string, schema: { parse: (value: unknown) => T }): Promise<T[]> {
+  const messages: T[] = [];
   for (;;) {
     const result = await sqs().send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     if (!result.Messages?.length) return messages;
     for (const message of result.Messages) {
-      messages.push(spawnMessageSchema.parse(JSON.parse(message.Body ?? '')));
+      messages.push(schema.parse(JSON.parse(message.Body ?? '')));
       await sqs().send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
     }
   }
 }
+
+/** Drains the spawn queue as a crashed spawner would leave it: every message read and deleted. */
+export const takeSpawnMessages = (queueUrl: string): Promise<SpawnMessage[]> => drainQueue(queueUrl, spawnMessageSchema);
+
+/** The wake messages queued so far (read and deleted). */
+export const takeWakeMessages = (queueUrl: string): Promise<WakeMessage[]> => drainQueue(queueUrl, wakeMessageSchema);
