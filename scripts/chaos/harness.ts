@@ -338,8 +338,13 @@ class ChaosRun {
     const orchestrators = random.int(1, 4);
     await Promise.all(
       Array.from({ length: orchestrators }, async (_, index) => {
+        // Half the passes are woken by wakes that name their users (a create's, a freed slot's):
+        // they claim for those users alone, from their accounts, reading no ready shard.
+        const named = random.chance(0.5) ? [...new Set(Array.from({ length: random.int(1, 3) }, () => random.pick(this.users)))] : undefined;
         try {
           const result = await claimNextTasks({
+            forUsers: named,
+            readReady: named === undefined,
             queueHeads: this.queueHeads[index],
             now: () => this.now,
             maxClaims: random.int(1, 10),
@@ -350,6 +355,7 @@ class ChaosRun {
           this.stats.orchestratorPasses += 1;
           this.stats.claimsFromQueueHeads += result.fromQueueHeads;
           this.stats.claims += result.claimed.length;
+          if (named) this.trace(`pass for ${named.join(', ')}`);
           for (const task of result.claimed) this.trace(`claimed ${task.id} attempt ${task.attempts} (${task.user_id}, reserved ${task.reserved_seconds} s)`);
         } catch (error) {
           this.noteFailure(error, 'orchestrator');
