@@ -527,8 +527,10 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       startPromotion();
       const nowMs = clock().getTime();
       const ordered = shuffleWithinTies(ready.users, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined);
-      // Named users the index does not show yet (it lags behind the waking write) come after it.
-      ids = [...ordered, ...named.filter((id) => !ordered.includes(id))].filter((id) => !failed.has(id)).slice(0, pageSize);
+      // Named users the index does not show yet (it lags behind the waking write) come after its
+      // page, even a full one: their wake is this pass, and nobody else's names them.
+      const page = ordered.filter((id) => !failed.has(id)).slice(0, pageSize);
+      ids = [...page, ...named.filter((id) => !page.includes(id) && !failed.has(id))];
       named = [];
     } else {
       startPromotion();

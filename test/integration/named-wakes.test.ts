@@ -97,6 +97,19 @@ describe('wakes that name their user', () => {
     expect((await claimNextTasks({ forUsers: [owner] })).claimed.map((claimed) => claimed.id)).toEqual([task.id]);
   });
 
+  it('a pass that reads a full page of the ready index still claims for a named user the index does not show', async () => {
+    const others = Array.from({ length: 4 }, () => user());
+    for (const other of others) await queueTask(other, 'in the index');
+    const owner = user();
+    const task = await queueTask(owner, 'behind a lagging index');
+    await hideFromReadyIndex(owner);
+
+    // A page of 2 users: the index alone fills it.
+    const pass = await claimNextTasks({ forUsers: [owner], pageSize: 2, maxClaims: 3 });
+
+    expect(pass.claimed.map((claimed) => claimed.id)).toContain(task.id);
+  });
+
   it('a named user with every slot taken is left as is: nothing claimed, no write', async () => {
     const owner = user();
     await queueTask(owner, 'running');
