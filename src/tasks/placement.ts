@@ -35,7 +35,8 @@ export interface TaskPlacement {
 export async function placeTask(userId: string, input: TaskCreate, now = new Date(), readAccount?: (userId: string) => Promise<{ billing_day: number }>): Promise<TaskPlacement> {
   const spaceId = input.space_id ?? personalSpaceId(userId);
   await assertTaskSpace(userId, spaceId);
-  const [executors, quota, repository] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now, readAccount), repositoryForTask(userId, input)]);
+  // A space with no limit reads no usage counters: its quota says "No credit limit" whatever they hold.
+  const [executors, quota, repository] = await Promise.all([listExecutors(userId), loadQuotaState(spaceId, now, readAccount, { usageOnlyUnderLimits: true }), repositoryForTask(userId, input)]);
   const usage = quotaUsage(quota);
   const resets = { weeklyResetsAt: quota.weekly.end, monthlyResetsAt: quota.monthly.end };
   const task = {

@@ -328,6 +328,21 @@ describe('charges read with the claim', () => {
     expect((await listLedger(`personal:${owner}`, { view: 'charged', limit: 10 })).entries.map((entry) => [entry.reason, entry.credits])).toEqual([['charge', 1]]);
   });
 
+  it('creates a task in a space with no credit limit without reading its usage counters; a limited space reads them', async () => {
+    const owner = unique('owner');
+    const unlimited = await commandsDuring(() => createTask(owner, gmailSend(`personal:${owner}`), T0));
+    expect(unlimited.filter((command) => command === 'BatchGetItemCommand')).toEqual([]);
+
+    const spaceId = unique('limited');
+    await putSpace(as(owner), spaceId, { quota: { monthly_limit: 1 } }, T0);
+    await createTask(owner, gmailSend(spaceId), T0);
+    await claimUntilQuiet(at(T0, 1));
+    // The counters now hold the month's whole credit: the next create must see it (and is badged over quota).
+    const limited = await commandsDuring(() => createTask(owner, gmailSend(spaceId), at(T0, 2)));
+    expect(limited.filter((command) => command === 'BatchGetItemCommand')).toHaveLength(1);
+    expect(await claimUntilQuiet(at(T0, 3))).toEqual([]);
+  });
+
   it('does not charge again a task the stale-claim sweep put back (the same attempt, already charged)', async () => {
     const owner = unique('owner');
     const spaceId = unique('limited');
