@@ -534,7 +534,10 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       named = [];
     } else {
       startPromotion();
-      ids = named.filter((id) => !failed.has(id)).slice(0, pageSize);
+      // A round takes a page of them; the rest wait for the next round.
+      const waiting = named.filter((id) => !failed.has(id));
+      ids = waiting.slice(0, pageSize);
+      named = waiting.slice(pageSize);
     }
     result.readyUsersSeen = Math.max(result.readyUsersSeen, ids.length);
     if (ids.length === 0 && skipPromotion) {
@@ -622,8 +625,9 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       if (messages.length > 0) await sendSpawnMessages(messages);
     }
     if (!ready) {
-      // A pass for named users: the next round is theirs who have more to start or lost a race.
-      named = again;
+      // A pass for named users: the next round is for those a full page left waiting, then those
+      // who have more to start or lost a race.
+      named = [...named, ...again];
       if (named.length > 0) continue;
       if (skipPromotion && result.claimed.length === 0) {
         // Idle, and the pace holds promotion back: the caller asks for a catch-up pass, as a full pass does.

@@ -133,6 +133,16 @@ describe('wakes that name their user', () => {
     expect(pass.claimed.map((task) => task.id)).toEqual(tasks.map((task) => task.id));
   });
 
+  it('claims for every named user when they are more than a round\'s page', async () => {
+    const owners = [user(), user(), user()];
+    const tasks = [];
+    for (const owner of owners) tasks.push(await queueTask(owner, 'mine'));
+
+    const pass = await claimNextTasks({ forUsers: owners, readReady: false, pageSize: 1 });
+
+    expect(pass.claimed.map((task) => task.id).sort()).toEqual(tasks.map((task) => task.id).sort());
+  });
+
   it('passes woken for the same user at once never claim past the user\'s limit', async () => {
     const owner = user();
     await queueTask(owner, 'a');
