@@ -48,11 +48,13 @@ export const handler = async (event: unknown): Promise<SQSBatchResponse | undefi
     scheduledEventSchema.parse(event);
     promoteNow = true;
   }
-  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads, promotionPace, promoteNow, forUsers: [...users], readReady: readReady || users.size === 0 });
+  // A pass with no named user (the schedule, a timed or an unnamed wake) reads the index.
+  if (users.size === 0) readReady = true;
+  const result = await claimNextTasks({ chargeItems: creditChargeItems, queueHeads, promotionPace, promoteNow, forUsers: [...users], readReady });
   // Idle, with promotion held back by the pace: one wake for when it allows again, whose pass promotes.
   const catchUp = result.promotionHeldBack ? promotionPace.catchUp(now.getTime()) : null;
   if (catchUp !== null) await wakeOrchestrator('promotion-catch-up', { at: new Date(catchUp), now });
-  logger.info('orchestrator pass', { named_users: users.size, read_ready: readReady || users.size === 0, claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
+  logger.info('orchestrator pass', { named_users: users.size, read_ready: readReady, claimed: result.claimed.length, conflicts: result.conflicts, from_queue_heads: result.fromQueueHeads, stale_queue_heads: result.staleQueueHeads, promoted: result.promoted, failed_users: result.failedUsers });
   count('TasksClaimed', result.claimed.length);
   count('PendingTasks', result.readyUsersSeen);
   count('ClaimConflicts', result.conflicts);
