@@ -64,7 +64,7 @@ export interface ClaimOptions {
  * Claims a pass makes at once: enough to hide round trips and to give group commit and group get
  * something to group (one request for several claims), few enough to keep the ready order.
  */
-export const DEFAULT_CLAIM_CONCURRENCY = 8;
+export const DEFAULT_CLAIM_CONCURRENCY = 16;
 
 /**
  * A round reads this many pages of ready users, shuffles those with the same running count and
@@ -521,15 +521,23 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     const conflictsBefore = result.conflicts;
     const remembered = options.queueHeads;
     let ids: string[];
+    // Users the round read beyond its page, in the same order: each race the round loses is made
+    // up for by the next of them, so a lost race costs a claim attempt, not another read of `ready`.
+    let spare: string[] = [];
     let ready: ReadyPage | null = null;
+    // Each user's `last_served_at` as the round's read of `ready` shows it.
+    let servedAtRead = new Map<string, string | null | undefined>();
     if (readReady) {
       ready = await listReadyUsers(pageSize * READY_CANDIDATE_PAGES);
       startPromotion();
+      servedAtRead = new Map(ready.users.map((entry) => [entry.userId, entry.servedAt]));
       const nowMs = clock().getTime();
-      const ordered = shuffleWithinTies(ready.users, Math.random, remembered ? (id) => remembered.has(id, nowMs) : undefined);
+      const ordered = shuffleWithinTies(ready.users, Math.random, remembered ? (id) => remembered.has(id, nowMs, servedAtRead.get(id)) : undefined);
       // Named users the index does not show yet (it lags behind the waking write) come after its
       // page, even a full one: their wake is this pass, and nobody else's names them.
-      const page = ordered.filter((id) => !failed.has(id)).slice(0, pageSize);
+      const candidates = ordered.filter((id) => !failed.has(id));
+      const page = candidates.slice(0, pageSize);
+      spare = candidates.slice(pageSize);
       ids = [...page, ...named.filter((id) => !page.includes(id) && !failed.has(id))];
       named = [];
     } else {
@@ -557,7 +565,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     // starts with it, as another starts with its fresh read), so the round's other claims do not
     // wait for it. If it fails, those users are claimed as the others.
     const headsAt = clock().getTime();
-    const withHeads = new Set(remembered ? ids.filter((id) => remembered.has(id, headsAt)) : []);
+    const withHeads = new Set(remembered ? ids.filter((id) => remembered.has(id, headsAt, servedAtRead.get(id))) : []);
     const accounts =
       withHeads.size > 0
         ? getStoredAccounts([...withHeads]).catch((error: unknown) => {
@@ -565,7 +573,6 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
             return new Map<string, StoredUser>();
           })
         : undefined;
-    const servedAtRead = new Map((ready?.users ?? []).map((entry) => [entry.userId, entry.servedAt]));
     const namedThisRound = new Set(ready ? [] : ids);
     const again: string[] = [];
     const messages: SpawnMessage[] = [];
@@ -573,6 +580,8 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     let inFlight = 0;
     const attempted = new Set<string>();
     let moreToClaim = false;
+    let lostThisRound = 0;
+    let sparesTaken = 0;
     const claimOne = async (userId: string): Promise<void> => {
       const now = clock();
       let attempt: Attempt;
@@ -580,6 +589,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         const account = accounts && withHeads.has(userId) ? (await accounts).get(userId) : undefined;
         attempt = await claimForUser(userId, options, requests, now, result, account, { servedAtRead: servedAtRead.get(userId), servedByThisPass: servedByThisPass.get(userId), named: !servedAtRead.has(userId) });
       } catch (error) {
+        inFlight -= 1;
         failed.add(userId);
         result.failedUsers.push(userId);
         logger.error('claim failed; the user is retried shortly', { user_id: userId, error });
@@ -587,6 +597,9 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         await deferFailedUser(userId, now);
         return;
       }
+      // No longer in flight in the same tick as a claim is counted: a claim counted as both would
+      // make the other workers stop one claim short of `maxClaims`, and cost the pass a round.
+      inFlight -= 1;
       if (attempt.kind === 'claimed') {
         result.claimed.push(attempt.task);
         messages.push(attempt.message);
@@ -597,6 +610,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         }
       } else if (attempt.kind === 'conflict') {
         result.conflicts += 1;
+        lostThisRound += 1;
         if (namedThisRound.has(userId) && !retriedNamed.has(userId)) {
           retriedNamed.add(userId);
           again.push(userId);
@@ -607,15 +621,17 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     // transaction (though it may travel in one request with others'), so a lost race or a failure
     // of one user's claim never holds up another's.
     const worker = async (): Promise<void> => {
-      for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
-        if (result.claimed.length + inFlight >= maxClaims) return;
+      while (result.claimed.length + inFlight < maxClaims) {
+        // The page first; then one spare user for each race lost so far this round.
+        let userId = queue.shift();
+        if (userId === undefined && lostThisRound > sparesTaken) {
+          userId = spare.shift();
+          sparesTaken += 1;
+        }
+        if (userId === undefined) return;
         inFlight += 1;
         attempted.add(userId);
-        try {
-          await claimOne(userId);
-        } finally {
-          inFlight -= 1;
-        }
+        await claimOne(userId);
       }
     };
     try {

@@ -46,10 +46,16 @@ export class QueueHeads {
     this.table = table;
   }
 
-  /** Whether a usable head is remembered for the user (a pass prefers such users within a tie). */
-  has(userId: string, nowMs: number): boolean {
+  /**
+   * Whether a usable head is remembered for the user (a pass prefers such users within a tie).
+   * `servedAt`, when given, is the user's `last_served_at` as the `ready` index shows it: a later
+   * claim than the remembering one (another orchestrator's) moved the queue, so the head is of no
+   * use, and preferring the user would only send this orchestrator after the other's users.
+   */
+  has(userId: string, nowMs: number, servedAt?: string | null): boolean {
     const head = this.heads.get(userId);
-    return head !== undefined && nowMs - head.rememberedAt <= this.maxAgeMs;
+    if (head === undefined || nowMs - head.rememberedAt > this.maxAgeMs) return false;
+    return servedAt === undefined || servedAt === head.servedAt;
   }
 
   /** The user's remembered head, forgotten as it is taken (a claim from it remembers the rest). */

@@ -95,6 +95,59 @@ describe('the rounds of one orchestrator pass', () => {
     expect((await getTask(second?.id ?? ''))?.status).toBe('pending');
   });
 
+  it('a pass that may make 25 claims makes them in one round when 40 users are ready', async () => {
+    const now = new Date();
+    await Promise.all(Array.from({ length: 40 }, (_, n) => queue(`many-${n}`, ['only'], now)));
+    const readyReads = countReadyIndexQueries();
+    try {
+      // 16 at once: claims that come back in one group commit are counted as they come.
+      const pass = await claimNextTasks({ maxClaims: 25, concurrency: 16 });
+
+      expect(pass.claimed).toHaveLength(25);
+      expect(new Set(pass.claimed.map((task) => task.user_id)).size).toBe(25);
+      // One read of the ready index: a claim just made is never counted twice (as made and as in
+      // flight), which would stop the round one claim short and cost the pass a second read.
+      expect(readyReads.count).toBe(getConfig().schedulerShards);
+    } finally {
+      readyReads.stop();
+    }
+  });
+
+  it('a race lost to another orchestrator is made up for by the next user the round read, with no second read of the ready index', async () => {
+    const now = new Date();
+    await Promise.all(['a', 'b', 'c'].map((user) => queue(`spare-${user}`, ['only'], now)));
+    // The other orchestrator claims for whichever user this pass reads first, just before the read.
+    let contested: string | undefined;
+    let other: Awaited<ReturnType<typeof claimNextTasks>> | undefined;
+    const interleave = 'otherOrchestratorTakesOne';
+    ddb().middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { IndexName?: string; ExpressionAttributeValues?: Record<string, unknown> };
+        if (contested === undefined && input.IndexName === 'pending') {
+          contested = String(input.ExpressionAttributeValues?.[':p']).replace(/^PENDING#/, '');
+          other = await claimNextTasks({ forUsers: [contested], readReady: false });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: interleave },
+    );
+    const readyReads = countReadyIndexQueries();
+    let pass: Awaited<ReturnType<typeof claimNextTasks>>;
+    try {
+      // A page of 2 users of the 3 ready: the third is the round's spare.
+      pass = await claimNextTasks({ pageSize: 2, maxClaims: 2 });
+    } finally {
+      readyReads.stop();
+      ddb().middlewareStack.remove(interleave);
+    }
+
+    expect(other?.claimed.map((task) => task.user_id)).toEqual([contested]);
+    expect(pass.conflicts).toBe(1);
+    // The two users the other orchestrator did not claim for, in this pass's one round.
+    expect(pass.claimed.map((task) => task.user_id).sort()).toEqual(['spare-a', 'spare-b', 'spare-c'].filter((user) => user !== contested));
+    expect(readyReads.count).toBe(getConfig().schedulerShards);
+  });
+
   it('a pass woken for one task reads the ready index once, and the next pass finds nothing', async () => {
     await queue('single', ['only'], new Date());
     const readyReads = countReadyIndexQueries();

@@ -110,6 +110,22 @@ describe('claims from a remembered queue head', () => {
     expect(byTitle.get('t2')).toBe('cancelled');
   });
 
+  it('a head another orchestrator\'s claim made stale, as the ready index shows, is dropped before the claim: a fresh read, no lost race', async () => {
+    await queue(USER, ['t1', 't2', 't3', 't4'], new Date(Date.now() - 60_000));
+    const mine = new QueueHeads();
+    const theirs = new QueueHeads();
+    expect(titlesOf(await claimOne(mine))).toEqual(['t1']);
+    // The other orchestrator claims for the user next; the ready index shows its claim.
+    expect(titlesOf(await claimOne(theirs))).toEqual(['t2']);
+
+    const pass = await claimOne(mine);
+
+    expect(titlesOf(pass)).toEqual(['t3']);
+    expect(pass.conflicts).toBe(0);
+    expect(pass.staleQueueHeads).toBe(0);
+    expect(pass.fromQueueHeads).toBe(0);
+  });
+
   it('keeps the head when only a slot was freed: the refill is the transaction alone', async () => {
     await updateUserAccount(USER, (account) => ({ ...account, overrides: { max_concurrent_agents: 1 } }), 'test-admin');
     await queue(USER, ['t1', 't2', 't3'], new Date(Date.now() - 60_000));
