@@ -580,7 +580,6 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
     let inFlight = 0;
     const attempted = new Set<string>();
     let moreToClaim = false;
-    let lostThisRound = 0;
     let sparesTaken = 0;
     const claimOne = async (userId: string): Promise<void> => {
       const now = clock();
@@ -610,7 +609,6 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
         }
       } else if (attempt.kind === 'conflict') {
         result.conflicts += 1;
-        lostThisRound += 1;
         if (namedThisRound.has(userId) && !retriedNamed.has(userId)) {
           retriedNamed.add(userId);
           again.push(userId);
@@ -624,7 +622,7 @@ export async function claimNextTasks(options: ClaimOptions = {}): Promise<ClaimR
       while (result.claimed.length + inFlight < maxClaims) {
         // The page first; then one spare user for each race lost so far this round.
         let userId = queue.shift();
-        if (userId === undefined && lostThisRound > sparesTaken) {
+        if (userId === undefined && result.conflicts - conflictsBefore > sparesTaken) {
           userId = spare.shift();
           sparesTaken += 1;
         }
